@@ -1,0 +1,1 @@
+"""Joint-sanction data exchange hub: courts' registers out to 44 partners."""

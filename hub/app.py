@@ -1,0 +1,33 @@
+"""Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from hub.context import HubContext
+from hub.current import hub_context
+from hub.services.feed import high_water
+from hub.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, context: HubContext | None = None) -> Flask:
+    """Build the app; tests hand in a ``context`` to share its engine."""
+    if context is None:
+        context = HubContext.build(settings or Settings.from_env())
+    settings = context.settings
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(SECRET_KEY=settings.secret_key)
+    app.extensions["hub"] = context
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        ctx = hub_context()
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            seq = high_water(conn)
+        return jsonify(status="ok", database=ctx.engine.dialect.name, high_water=seq)
+
+    return app

@@ -1,0 +1,65 @@
+"""The shared body of ``hub listings import`` and ``hub restrictions import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from hub.commands.common import cli_actor, context, utcnow
+from hub.errors import InvalidRecord
+from hub.services.importer import Rejection, import_records
+
+
+def run_import(kind: str, file: Path, skip_invalid: bool, correction_reason: str,
+               encoding: str) -> None:
+    ctx = context()
+
+    def on_reject(rejection: Rejection) -> None:
+        for problem in rejection.problems:
+            click.echo(f"{file.name}: line {rejection.line}: {problem.field}: {problem.reason}",
+                       err=True)
+
+    size = file.stat().st_size
+    try:
+        with click.progressbar(length=size, label=f"importing {file.name}", file=None,
+                               show_eta=True) as bar:
+            report = import_records(
+                ctx.sessions, file, kind=kind, actor=cli_actor(), now=utcnow(),
+                skip_invalid=skip_invalid, correction_reason=correction_reason,
+                encoding=encoding, on_progress=bar.update, on_reject=on_reject,
+            )
+    except InvalidRecord as exc:
+        raise click.UsageError(str(exc)) from exc
+    if not report.committed:
+        click.echo(
+            f"{report.rejected} bad line(s) of {report.lines}: nothing was imported. "
+            "Fix them, or use --skip-invalid to import the rest.",
+            err=True,
+        )
+        raise SystemExit(1)
+    seqs = f", events {report.first_seq}..{report.last_seq}" if report.first_seq else ""
+    click.echo(
+        f"{report.lines} line(s): {report.added} added, {report.corrected} corrected, "
+        f"{report.unchanged} unchanged, {report.rejected} rejected{seqs}"
+    )
+    if report.rejects_path and report.rejected:
+        click.echo(f"rejected lines written to {report.rejects_path} "
+                   f"(reasons in {report.rejects_path.with_suffix('.log')})")
+
+
+def import_command(kind: str) -> click.Command:
+    @click.command("import", help=f"Import {kind}s from JSON Lines or CSV (all or nothing).")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--skip-invalid", is_flag=True,
+                  help="Import the good lines; write bad ones to FILE.rejects.EXT.")
+    @click.option("--correction-reason", default="data_inaccurate", show_default=True,
+                  help="Reason code for lines that correct an existing record.")
+    @click.option("--encoding", default="utf-8-sig", show_default=True,
+                  help="Text encoding of a CSV file (e.g. gb18030).")
+    @with_appcontext
+    def command(file: Path, skip_invalid: bool, correction_reason: str, encoding: str) -> None:
+        run_import(kind, file, skip_invalid, correction_reason, encoding)
+
+    return command

@@ -1,0 +1,28 @@
+"""``hub expire``: end listings and exemptions whose time has run out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from hub.commands.common import context, utcnow
+from hub.services.expiry import run_expiry
+
+
+@click.command("expire", help="Expire listings past their term and exemptions past 'until'.")
+@click.option("--at", "at", default=None, metavar="ISO-DATETIME",
+              help="Act as of this instant (default now); for catching up or testing.")
+@with_appcontext
+def expire(at: str | None) -> None:
+    now = utcnow() if at is None else datetime.fromisoformat(at)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    report = run_expiry(context().sessions, now=now)
+    click.echo(f"{report.listings_expired} listing(s) expired, "
+               f"{report.exemptions_ended} exemption(s) ended")
+
+
+def register(cli: FlaskGroup) -> None:
+    cli.add_command(expire)

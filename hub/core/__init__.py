@@ -1,0 +1,1 @@
+"""Pure core: records, rules, identifiers; no I/O, no clock, no database."""

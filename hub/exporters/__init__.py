@@ -1,0 +1,1 @@
+"""Streaming writers, one per format: rows in, bytes to a stream out."""

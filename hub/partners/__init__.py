@@ -1,0 +1,1 @@
+"""Partner adapters: the base class, the generic TOML-driven adapter, quirky partners."""

@@ -1,0 +1,60 @@
+"""Settings of one hub process, read once from ``HUB_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a process needs to know about its deployment; passed in, never global."""
+
+    #: SQLAlchemy URL; SQLite in the instance folder unless told otherwise.
+    database_url: str
+    #: Redis for queues (and the replay store); ``None`` runs jobs in-process.
+    redis_url: str | None
+    #: Deployment folder: SQLite file, keys, partner overrides. Never in the repo.
+    instance_path: Path
+    #: ``aud`` that partner tokens must carry.
+    audience: str
+    #: Flask session signing key for the staff UI.
+    secret_key: str
+    #: Listing and removal need a second staff member's approval.
+    four_eyes: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        instance = Path(env.get("HUB_INSTANCE_PATH") or "instance").resolve()
+        database_url = env.get("HUB_DATABASE_URL") or f"sqlite:///{instance / 'hub.sqlite3'}"
+        return cls(
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            instance_path=instance,
+            audience=env.get("HUB_AUDIENCE") or "joint-sanction-hub",
+            # A development default keeps `make run` to one command; production
+            # sets HUB_SECRET_KEY (the README says so) and sessions do not
+            # outlive a key change.
+            secret_key=env.get("HUB_SECRET_KEY") or "dev-only-insecure-key",
+            four_eyes=_flag(env, "HUB_FOUR_EYES", default=True),
+        )

@@ -1,0 +1,1 @@
+"""rq job functions: a few lines each, calling services (enqueued by dotted name)."""

@@ -1,0 +1,161 @@
+"""`hub listings import` / `hub restrictions import`: all or nothing, every bad line named."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from hub.context import HubContext
+from hub.core.flat import flatten_record
+from hub.db.models import ChangeEvent, Listing, Restriction
+from tests.conftest import invoke
+from tests.samples import org_listing, org_restriction, person_listing
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    return path
+
+
+def write_csv(path: Path, records: list[dict[str, Any]]) -> Path:
+    rows = [flatten_record(r) for r in records]
+    names = sorted({k for row in rows for k in row})
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def count(ctx: HubContext, model: type) -> int:
+    with ctx.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def good_listings(n: int) -> list[dict[str, Any]]:
+    return [person_listing(listing_id=f"L-2024-{i:06d}", case_number=f"（2024）京0105执{i}号")
+            for i in range(1, n + 1)]
+
+
+BAD_ROWS = {
+    "wrong check digit": ({"id_number": "110105198503150018"}, "id_number", "check"),
+    "minor": ({"id_number": "110105201001010010", "decided_on": "2024-06-03"},
+              "id_number", "minor"),
+    "malformed case number": ({"case_number": "2024京0105执1234"}, "case_number", ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_one_bad_row_imports_nothing(
+    case: str, hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    overrides, field, word = BAD_ROWS[case]
+    records = good_listings(5)
+    records[2].update(overrides)
+    result = invoke(runner, "listings", "import", write_jsonl(tmp_path / "in.jsonl", records))
+    assert result.exit_code == 1
+    assert f"line 3: {field}:" in result.output
+    assert word in result.output.split(f"line 3: {field}:")[1].splitlines()[0].lower()
+    assert "nothing was imported" in result.output
+    assert count(hub_ctx, Listing) == 0
+    assert count(hub_ctx, ChangeEvent) == 0
+
+
+def test_bad_uscc_imports_nothing_unless_confirmed(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    bad = org_listing(listing_id="L-2024-000900", id_number="91110105MA01ABCD5G")
+    result = invoke(runner, "listings", "import",
+                    write_jsonl(tmp_path / "in.jsonl", [*good_listings(2), bad]))
+    assert result.exit_code == 1
+    assert "line 3: id_number:" in result.output
+    assert count(hub_ctx, Listing) == 0
+    bad["id_confirmed"] = True
+    result = invoke(runner, "listings", "import",
+                    write_jsonl(tmp_path / "in2.jsonl", [*good_listings(2), bad]))
+    assert result.exit_code == 0, result.output
+    with hub_ctx.sessions() as s:
+        suspect = s.get(Listing, "L-2024-000900")
+        assert suspect is not None
+        assert suspect.id_suspect
+
+
+def test_skip_invalid_imports_the_rest_and_writes_rejects(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(6)
+    records[1]["id_number"] = "110105198503150018"
+    records[4]["behaviours"] = []
+    src = write_jsonl(tmp_path / "batch.jsonl", records)
+    result = invoke(runner, "listings", "import", src, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "4 added" in result.output
+    assert "2 rejected" in result.output
+    assert count(hub_ctx, Listing) == 4
+    assert count(hub_ctx, ChangeEvent) == 4
+    rejects = (tmp_path / "batch.rejects.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(r)["listing_id"] for r in rejects] == ["L-2024-000002", "L-2024-000005"]
+    log = (tmp_path / "batch.rejects.log").read_text(encoding="utf-8")
+    assert "line 2: id_number:" in log
+    assert "line 5: behaviours:" in log
+
+
+def test_csv_import_and_reimport_is_a_correction(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    listings = [org_listing(), person_listing()]
+    result = invoke(runner, "listings", "import", write_csv(tmp_path / "l.csv", listings))
+    assert result.exit_code == 0, result.output
+    result = invoke(runner, "restrictions", "import",
+                    write_csv(tmp_path / "r.csv", [org_restriction()]))
+    assert result.exit_code == 0, result.output
+    with hub_ctx.sessions() as s:
+        r = s.get(Restriction, "R-2024-000002")
+        assert r is not None
+        assert [p.role for p in r.bound_persons] == ["legal_representative"]
+    # The same file again changes nothing; a changed line is one correction event.
+    result = invoke(runner, "listings", "import", write_csv(tmp_path / "l2.csv", listings))
+    assert "2 unchanged" in result.output
+    listings[1]["obligation"] = "偿还借款本金人民币40000元及利息"
+    result = invoke(runner, "listings", "import", write_csv(tmp_path / "l3.csv", listings))
+    assert "1 corrected" in result.output
+    assert "1 unchanged" in result.output
+    with hub_ctx.sessions() as s:
+        last = s.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc())).first()
+    assert last is not None
+    assert (last.type, last.changed_fields) == ("listing.corrected", ["obligation"])
+
+
+def test_duplicate_ids_in_one_file_are_refused(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(2) + good_listings(1)
+    result = invoke(runner, "listings", "import", write_jsonl(tmp_path / "d.jsonl", records))
+    assert result.exit_code == 1
+    assert "line 3: listing_id: L-2024-000001 appears more than once" in result.output
+
+
+def test_restriction_for_unknown_listing_is_refused(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    result = invoke(runner, "restrictions", "import",
+                    write_jsonl(tmp_path / "r.jsonl", [org_restriction()]))
+    assert result.exit_code == 1
+    assert "line 1: listing_id: no listing L-2024-000002 exists" in result.output
+
+
+def test_broken_json_line_is_reported(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    src = tmp_path / "b.jsonl"
+    src.write_bytes(orjson.dumps(person_listing()) + b"\n{not json\n")
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code == 1
+    assert "line 2: (line): not valid JSON" in result.output
+    assert count(hub_ctx, Listing) == 0

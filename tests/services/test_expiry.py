@@ -1,0 +1,63 @@
+"""Expiry: due listings and exemptions end with one event each; a rerun does nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from hub.context import HubContext
+from hub.db.engine import session_scope
+from hub.db.models import ChangeEvent, Listing
+from hub.services import registry
+from hub.services.actors import Actor
+from hub.services.expiry import run_expiry
+from tests.conftest import NOW, invoke
+from tests.samples import org_listing, org_restriction, person_listing
+
+ACTOR = Actor("cli:test")
+
+
+def _types(ctx: HubContext) -> list[str]:
+    with ctx.sessions() as s:
+        return list(s.scalars(select(ChangeEvent.type).order_by(ChangeEvent.seq)))
+
+
+def test_listing_expires_the_day_after_expires_on(hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ACTOR, now=NOW)  # expires 2026-05-20
+        registry.add_listing(s, person_listing(), actor=ACTOR, now=NOW)  # B1: never expires
+    on_the_day = datetime(2026, 5, 20, 12, tzinfo=UTC)
+    assert run_expiry(hub_ctx.sessions, now=on_the_day).listings_expired == 0
+    # 2026-05-20 16:30 UTC is already 2026-05-21 in China: the court's calendar counts.
+    next_day = datetime(2026, 5, 20, 16, 30, tzinfo=UTC)
+    report = run_expiry(hub_ctx.sessions, now=next_day)
+    assert report.listings_expired == 1
+    with hub_ctx.sessions() as s:
+        assert s.get(Listing, "L-2024-000002").status == "expired"  # type: ignore[union-attr]
+        assert s.get(Listing, "L-2024-000001").status == "active"  # type: ignore[union-attr]
+    assert run_expiry(hub_ctx.sessions, now=next_day).listings_expired == 0
+    assert _types(hub_ctx).count("listing.expired") == 1
+
+
+def test_exemption_ends_by_itself_once(hub_ctx: HubContext, runner: FlaskCliRunner) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(decided_on="2025-06-01", listed_on="2025-06-02"),
+                             actor=ACTOR, now=NOW)
+        registry.issue_restriction(s, org_restriction(), actor=ACTOR, now=NOW)
+        registry.grant_exemption(s, "R-2024-000002", {
+            "person": "320102197907040241", "categories": ["C1", "C9"], "from": "2026-11-25",
+            "until": "2026-12-05", "reason": "exam"}, actor=ACTOR, now=NOW)
+    result = invoke(runner, "expire", "--at", "2026-12-05T12:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    assert "0 exemption(s) ended" in result.output
+    result = invoke(runner, "expire", "--at", "2026-12-06T12:00:00+00:00")
+    assert "1 exemption(s) ended" in result.output
+    result = invoke(runner, "expire", "--at", "2026-12-07T12:00:00+00:00")
+    assert "0 exemption(s) ended" in result.output
+    assert _types(hub_ctx)[-1] == "restriction.exemption_ended"
+    with hub_ctx.sessions() as s:
+        last = s.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc())).first()
+        assert last is not None
+        assert last.state["exemptions"][0]["status"] == "ended"
