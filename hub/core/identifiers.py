@@ -24,8 +24,10 @@ def to_half_width(s: str) -> str:
 
 def normalise_id_number(raw: str) -> str:
     """Normalise an identifier as typed: half-width, upper-case, no spaces anywhere."""
+    if raw.isascii() and raw.isalnum():
+        return raw.upper()
     s = to_half_width(raw)
-    if " " in s or not s.isprintable():
+    if not s.isalnum():
         s = "".join(s.split())
     return s.upper()
 
@@ -41,13 +43,16 @@ _DIGITS: Final = frozenset("0123456789")
 _ODD: Final = frozenset("13579")
 
 
+Gender = Literal["male", "female"]
+
+
 @dataclass(frozen=True, slots=True)
 class ResidentId:
     """A checked 18-digit resident ID and what it says about its holder."""
 
     number: str
     birth_date: date
-    gender: Literal["male", "female"]
+    gender: Gender
 
 
 def _is_digits(s: str) -> bool:
@@ -76,6 +81,15 @@ def parse_resident_id(value: str, *, today: date) -> ResidentId:
     :raises InvalidValue: wrong length or character, impossible birth date, or wrong
         check character.
     """
+    return ResidentId(*check_resident_id(value, today=today))
+
+
+def check_resident_id(value: str, *, today: date) -> tuple[str, date, Gender]:
+    """Like :func:`parse_resident_id`, as a plain tuple (number, birth date, gender).
+
+    The bulk import path calls this form: a tuple costs a fraction of a frozen
+    dataclass, and every row has one or more resident IDs.
+    """
     number = normalise_id_number(value)
     if len(number) != 18:
         if len(number) == 15 and _is_digits(number):
@@ -94,12 +108,13 @@ def parse_resident_id(value: str, *, today: date) -> ResidentId:
     if number[17] != expected:
         raise InvalidValue(f"check digit is {number[17]}, expected {expected}")
     # The sequence code's last digit (17th character) is odd for men, even for women.
-    return ResidentId(number, birth, "male" if body[16] in _ODD else "female")
+    return number, birth, "male" if body[16] in _ODD else "female"
 
 
 def _birth_date(yyyymmdd: str, today: date) -> date:
     try:
-        birth = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+        # Eight ASCII digits here, which fromisoformat reads as the basic form YYYYMMDD.
+        birth = date.fromisoformat(yyyymmdd)
     except ValueError:
         raise InvalidValue(f"birth date {yyyymmdd} is not a real date") from None
     if birth > today:
@@ -284,9 +299,22 @@ def parse_case_number(value: str) -> CaseNumber:
 
     Half- and full-width brackets are both accepted; ``key`` uses half-width ones.
     """
+    display, key, m, legacy = _match_case_number(value)
+    return CaseNumber(display, key, int(m[1]), m[2], m[3], int(m[4]), legacy)
+
+
+def case_number_key(value: str) -> tuple[str, str]:
+    """Check a case number like :func:`parse_case_number`; return (display, key) only."""
+    display, key, _, _ = _match_case_number(value)
+    return display, key
+
+
+def _match_case_number(value: str) -> tuple[str, str, re.Match[str], bool]:
     display = value.strip()
     # Fast path: only the brackets are full-width; anything else takes the full rewrite.
-    key = display.replace("（", "(").replace("）", ")")
+    key = display.replace("\N{FULLWIDTH LEFT PARENTHESIS}", "(").replace(
+        "\N{FULLWIDTH RIGHT PARENTHESIS}", ")"
+    )
     m = _MODERN_RE.fullmatch(key)
     if m is None:
         key = "".join(to_half_width(display).split())
@@ -296,12 +324,12 @@ def parse_case_number(value: str) -> CaseNumber:
         m = _LEGACY_RE.fullmatch(key)
         if m is None:
             raise InvalidValue(_case_number_problem(key))
-    year, number = int(m[1]), int(m[4])
+    year = int(m[1])
     if not _YEAR_MIN <= year <= _YEAR_MAX:
         raise InvalidValue(f"year {year} is outside {_YEAR_MIN} to {_YEAR_MAX}")
-    if number == 0:
+    if m[4].count("0") == len(m[4]):
         raise InvalidValue("case number 0 does not exist; numbering starts at 1")
-    return CaseNumber(display, key, year, m[2], m[3], number, legacy)
+    return display, key, m, legacy
 
 
 def _case_number_problem(key: str) -> str:
@@ -313,7 +341,7 @@ def _case_number_problem(key: str) -> str:
     if not key.endswith("号"):
         return f"{key!r} must end with 号, {example}"
     rest = key[head.end() : -1]
-    if "字第" in rest:
+    if "字" in rest:
         return f"{key!r} is not a legacy case number like (2015)阜执字第00690号"
     at = rest.find("执")
     if at <= 0:

@@ -33,9 +33,18 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+_LISTING_DATES = ("birth_date", "filed_on", "decided_on", "listed_on", "expires_on")
+
+
 def listing_state(values: Mapping[str, Any]) -> dict[str, Any]:
     """The full state of a listing, from validated values or a database row."""
-    return {name: _iso(values[name]) for name in LISTING_STATE_FIELDS}
+    # On the bulk import path: one pass to copy, then only the date fields.
+    state = {name: values[name] for name in LISTING_STATE_FIELDS}
+    for name in _LISTING_DATES:
+        value = state[name]
+        if value is not None and not isinstance(value, str):
+            state[name] = value.isoformat()
+    return state
 
 
 def bound_person_state(person: Mapping[str, Any]) -> dict[str, Any]:
