@@ -31,7 +31,7 @@ lint: $(STAMP)
 
 ## Linters, type checks, import contracts, then the whole suite (SQLite and PostgreSQL).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

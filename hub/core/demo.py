@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from hub.core.codes import BEHAVIOUR_LABELS, BOUND_ROLES, CATEGORIES
 from hub.core.identifiers import org_code_check_char, resident_id_check_char, uscc_check_char
@@ -90,6 +90,33 @@ _ALL_CATEGORIES: Final = list(CATEGORIES)
 _PERSON_SHARE: Final = 0.8
 _RESTRICTION_ONLY_SHARE: Final = 0.1
 _HISTORY_DAYS: Final = 6 * 365
+_T = TypeVar("_T")
+
+
+class _Dice:
+    """The few draws the generator needs, cheaper than random.Random's own helpers.
+
+    ``randint`` and ``choice`` each run several Python frames; a million subjects
+    need tens of millions of draws, so these scale one C-level ``random()`` instead.
+    """
+
+    __slots__ = ("random",)
+
+    def __init__(self, seed: int) -> None:
+        self.random: Callable[[], float] = random.Random(seed).random
+
+    def between(self, low: int, high: int) -> int:
+        """An integer in [low, high]."""
+        return low + int(self.random() * (high - low + 1))
+
+    def pick(self, items: Sequence[_T]) -> _T:
+        return items[int(self.random() * len(items))]
+
+    def some(self, items: Sequence[_T], k: int) -> list[_T]:
+        """``k`` distinct items in their original order."""
+        pool = list(range(len(items)))
+        chosen = [pool.pop(int(self.random() * len(pool))) for _ in range(k)]
+        return [items[i] for i in sorted(chosen)]
 
 
 def generate(subjects: int, *, seed: int, today: date) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -101,22 +128,22 @@ def generate(subjects: int, *, seed: int, today: date) -> Iterator[tuple[str, di
     """
     if today.year < 2000:
         raise ValueError("demo data needs a 'today' in 2000 or later")
-    rng = random.Random(seed)
+    rng = _Dice(seed)
     listing_seq: dict[int, int] = {}
     order_seq: dict[int, int] = {}
     for _ in range(subjects):
-        court = rng.choice(COURTS)
-        decided = today - timedelta(days=rng.randint(1, _HISTORY_DAYS))
+        court = rng.pick(COURTS)
+        decided = today - timedelta(days=rng.between(1, _HISTORY_DAYS))
         if rng.random() < _PERSON_SHARE:
             subject = _person_subject(rng, court, decided)
         else:
             subject = _organisation_subject(rng, court, decided)
         rep = subject.pop("legal_representative", None)
         bound = _bound_persons(rng, rep, decided) if rep is not None else None
-        filed = decided - timedelta(days=rng.randint(20, 400))
+        filed = decided - timedelta(days=rng.between(20, 400))
         # Most case numbers use full-width brackets; one in ten half-width, as in real data.
         lb, rb = ("(", ")") if rng.random() < 0.1 else (_LB, _RB)
-        case_number = f"{lb}{filed.year}{rb}{court[0]}执{rng.randint(1, 20000)}号"
+        case_number = f"{lb}{filed.year}{rb}{court[0]}执{rng.between(1, 20000)}号"
         listing_id = None
         if rng.random() >= _RESTRICTION_ONLY_SHARE:
             year = decided.year
@@ -127,50 +154,49 @@ def generate(subjects: int, *, seed: int, today: date) -> Iterator[tuple[str, di
                 listing["legal_representative"] = rep
             listing.update(_listing_body(rng, court, case_number, filed, decided, today))
             yield "listing", listing
-            issued = decided
-        else:
-            issued = today - timedelta(days=rng.randint(1, _HISTORY_DAYS))
-        year = issued.year
+        # A listed debtor's order is issued with the listing decision; an order without
+        # a listing is dated the same way, after its case was filed.
+        year = decided.year
         order_seq[year] = n = order_seq.get(year, 0) + 1
         order = {"order_id": f"R-{year}-{n:06d}", **subject}
         if bound is not None:
             order["bound_persons"] = bound
         order["court_code"], order["court_name"] = court[0], court[1]
         order["case_number"] = case_number
-        order["issued_on"] = issued.isoformat()
+        order["issued_on"] = decided.isoformat()
         roll = rng.random()
         if roll < 0.7:
             order["categories"] = _ALL_CATEGORIES.copy()
         elif roll < 0.85:
-            order["categories"] = sorted(rng.sample(_ALL_CATEGORIES, rng.randint(1, 8)))
+            order["categories"] = rng.some(_ALL_CATEGORIES, rng.between(1, 8))
         if listing_id is not None:
             order["listing_id"] = listing_id
         yield "restriction", order
 
 
-def _resident_id(rng: random.Random, area: str, decided: date) -> tuple[str, bool]:
+def _resident_id(rng: _Dice, area: str, decided: date) -> tuple[str, bool]:
     """Return a valid resident ID of someone aged 19 to 80 on ``decided``, and if male."""
     latest = decided.toordinal() - 19 * 366
-    birth = date.fromordinal(rng.randint(latest - 61 * 365, latest))
+    birth = date.fromordinal(rng.between(latest - 61 * 365, latest))
     male = rng.random() < 0.6
-    seq = rng.randrange(2, 999, 2) + male
+    seq = 2 * rng.between(1, 499) + male
     body = f"{area}{birth.year:04d}{birth.month:02d}{birth.day:02d}{seq:03d}"
     return body + resident_id_check_char(body), male
 
 
-def _person_name(rng: random.Random, male: bool) -> str:
+def _person_name(rng: _Dice, male: bool) -> str:
     pool = _MALE_GIVEN if male else _FEMALE_GIVEN
-    given = rng.choice(pool) if rng.random() < 0.3 else rng.choice(pool) + rng.choice(pool)
-    return rng.choice(_SURNAMES) + given
+    given = rng.pick(pool) if rng.random() < 0.3 else rng.pick(pool) + rng.pick(pool)
+    return rng.pick(_SURNAMES) + given
 
 
-def _person(rng: random.Random, area: str, decided: date) -> tuple[str, str]:
+def _person(rng: _Dice, area: str, decided: date) -> tuple[str, str]:
     number, male = _resident_id(rng, area, decided)
     return _person_name(rng, male), number
 
 
-def _person_subject(rng: random.Random, court: tuple[str, ...], decided: date) -> dict[str, Any]:
-    area = court[2] if rng.random() < 0.7 else rng.choice(_AREAS)
+def _person_subject(rng: _Dice, court: tuple[str, ...], decided: date) -> dict[str, Any]:
+    area = court[2] if rng.random() < 0.7 else rng.pick(_AREAS)
     name, number = _person(rng, area, decided)
     subject: dict[str, Any] = {
         "subject_type": "person",
@@ -179,20 +205,18 @@ def _person_subject(rng: random.Random, court: tuple[str, ...], decided: date) -
         "id_number": number,
     }
     if rng.random() < 0.2:
-        docs = [{"type": "passport", "number": f"E{rng.randrange(10**8):08d}"}]
+        docs = [{"type": "passport", "number": f"E{rng.between(0, 10**8 - 1):08d}"}]
         if rng.random() < 0.3:
-            docs.append({"type": "hk_macao_permit", "number": f"C{rng.randrange(10**8):08d}"})
+            docs.append({"type": "hk_macao_permit", "number": f"C{rng.between(0, 10**8 - 1):08d}"})
         subject["travel_documents"] = docs
     return subject
 
 
-def _organisation_subject(
-    rng: random.Random, court: tuple[str, ...], decided: date
-) -> dict[str, Any]:
+def _organisation_subject(rng: _Dice, court: tuple[str, ...], decided: date) -> dict[str, Any]:
     if rng.random() < 0.6:
-        body = "MA" + "".join(rng.choices(_USCC_CHARS, k=6))
+        body = "MA" + "".join([rng.pick(_USCC_CHARS) for _ in range(6)])
     else:
-        body = f"{rng.randrange(10**8):08d}"
+        body = f"{rng.between(0, 10**8 - 1):08d}"
     org = body + org_code_check_char(body)
     if rng.random() < 0.05:
         id_type, number = "org_code", f"{body}-{org[8]}"
@@ -200,7 +224,7 @@ def _organisation_subject(
         first17 = f"91{court[2]}{org}"
         id_type, number = "uscc", first17 + uscc_check_char(first17)
     # "某某" keeps demo companies from naming a real firm as a defaulter.
-    name = f"{court[3]}某某{rng.choice(_INDUSTRIES)}{rng.choice(_COMPANY_FORMS)}"
+    name = f"{court[3]}某某{rng.pick(_INDUSTRIES)}{rng.pick(_COMPANY_FORMS)}"
     rep_name, rep_number = _person(rng, court[2], decided)
     rep: dict[str, Any] = {"name": rep_name}
     if rng.random() < 0.8:
@@ -214,18 +238,18 @@ def _organisation_subject(
     }
 
 
-def _bound_persons(rng: random.Random, rep: dict[str, Any], decided: date) -> list[dict[str, str]]:
-    area = rng.choice(_AREAS)
+def _bound_persons(rng: _Dice, rep: dict[str, Any], decided: date) -> list[dict[str, str]]:
+    area = rng.pick(_AREAS)
     number = rep.get("id_number") or _person(rng, area, decided)[1]
     persons = [{"name": rep["name"], "id_number": number, "role": "legal_representative"}]
-    for role in rng.sample(BOUND_ROLES[1:], rng.randint(0, 2)):
+    for role in rng.some(BOUND_ROLES[1:], rng.between(0, 2)):
         name, number = _person(rng, area, decided)
         persons.append({"name": name, "id_number": number, "role": role})
     return persons
 
 
 def _listing_body(
-    rng: random.Random,
+    rng: _Dice,
     court: tuple[str, ...],
     case_number: str,
     filed: date,
@@ -236,17 +260,17 @@ def _listing_body(
     if roll < 0.45:
         behaviours = ["B1"]
     else:
-        behaviours = sorted(rng.sample(_TERMED, 1 if roll < 0.85 else 2))
+        behaviours = rng.some(_TERMED, 1 if roll < 0.85 else 2)
         if roll > 0.95:
             behaviours.insert(0, "B1")
     if rng.random() < 0.8:
         issuer = court[1]
-        basis = f"{_LB}{filed.year - 1}{_RB}{court[0]}民初{rng.randint(1, 30000)}号"
+        basis = f"{_LB}{filed.year - 1}{_RB}{court[0]}民初{rng.between(1, 30000)}号"
     else:
         issuer = f"{court[3]}仲裁委员会"
-        basis = f"{_LB}{filed.year - 1}{_RB}{court[3]}仲裁字第{rng.randint(1, 9999):04d}号"
-    amount = rng.randint(5, 50000) * 1000
-    listed = min(decided + timedelta(days=rng.randint(0, 3)), today)
+        basis = f"{_LB}{filed.year - 1}{_RB}{court[3]}仲裁字第{rng.between(1, 9999):04d}号"
+    amount = rng.between(5, 50000) * 1000
+    listed = min(decided + timedelta(days=rng.between(0, 3)), today)
     body: dict[str, Any] = {
         "court_code": court[0],
         "court_name": court[1],
@@ -254,7 +278,7 @@ def _listing_body(
         "filed_on": filed.isoformat(),
         "basis_issuer": issuer,
         "basis_number": basis,
-        "obligation": rng.choice(_OBLIGATIONS).format(amount),
+        "obligation": rng.pick(_OBLIGATIONS).format(amount),
         "performance": "none" if rng.random() < 0.8 else "partial",
         "behaviours": behaviours,
         "decided_on": decided.isoformat(),
@@ -264,5 +288,5 @@ def _listing_body(
         body["behaviour_label"] = ",".join(BEHAVIOUR_LABELS[b].zh for b in behaviours)
     if behaviours != ["B1"]:
         body["term_months"] = 24
-        body["extension_months"] = 0 if rng.random() < 0.85 else rng.choice((12, 24, 36))
+        body["extension_months"] = 0 if rng.random() < 0.85 else rng.pick((12, 24, 36))
     return body

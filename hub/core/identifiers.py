@@ -90,38 +90,45 @@ def check_resident_id(value: str, *, today: date) -> tuple[str, date, Gender]:
     The bulk import path calls this form: a tuple costs a fraction of a frozen
     dataclass, and every row has one or more resident IDs.
     """
-    number = normalise_id_number(value)
+    number = value if value.isascii() and value.isdigit() else normalise_id_number(value)
+    body = number[:17]
+    if len(number) == 18 and body.isdigit() and number.isascii():
+        try:
+            # Eight ASCII digits, which fromisoformat reads as the basic form YYYYMMDD.
+            birth = date.fromisoformat(body[6:14])
+        except ValueError:
+            birth = None
+        if (
+            birth is not None
+            and _ID_FLOOR <= birth <= today
+            and number[17] == _ID_CHECK[2 * int(body, 13) % 11]
+        ):
+            # The sequence code's last digit is odd for men, even for women.
+            return number, birth, "male" if body[16] in _ODD else "female"
+    raise InvalidValue(_resident_id_problem(number, today))
+
+
+def _resident_id_problem(number: str, today: date) -> str:
+    """Say what is wrong with a resident ID that failed the check (cold path)."""
     if len(number) != 18:
         if len(number) == 15 and _is_digits(number):
-            raise InvalidValue(
-                f"{number} has 15 digits: a legacy number must be given as resident_id15"
-            )
-        raise InvalidValue(f"has {len(number)} characters; a resident ID has 18")
+            return f"{number} has 15 digits: a legacy number must be given as resident_id15"
+        return f"has {len(number)} characters; a resident ID has 18"
     body = number[:17]
     if not _is_digits(body):
         pos, ch = _first_bad(body, _DIGITS)
-        raise InvalidValue(f"character {pos} is {ch!r}; the first 17 must be digits")
+        return f"character {pos} is {ch!r}; the first 17 must be digits"
     if number[17] not in _ID_CHECK:
-        raise InvalidValue(f"the last character is {number[17]!r}; it must be a digit or X")
-    birth = _birth_date(body[6:14], today)
-    expected = _ID_CHECK[2 * int(body, 13) % 11]
-    if number[17] != expected:
-        raise InvalidValue(f"check digit is {number[17]}, expected {expected}")
-    # The sequence code's last digit (17th character) is odd for men, even for women.
-    return number, birth, "male" if body[16] in _ODD else "female"
-
-
-def _birth_date(yyyymmdd: str, today: date) -> date:
+        return f"the last character is {number[17]!r}; it must be a digit or X"
     try:
-        # Eight ASCII digits here, which fromisoformat reads as the basic form YYYYMMDD.
-        birth = date.fromisoformat(yyyymmdd)
+        birth = date.fromisoformat(body[6:14])
     except ValueError:
-        raise InvalidValue(f"birth date {yyyymmdd} is not a real date") from None
+        return f"birth date {body[6:14]} is not a real date"
     if birth > today:
-        raise InvalidValue(f"birth date {birth.isoformat()} is in the future")
+        return f"birth date {birth.isoformat()} is in the future"
     if birth < _ID_FLOOR:
-        raise InvalidValue(f"birth date {birth.isoformat()} is before 1800")
-    return birth
+        return f"birth date {birth.isoformat()} is before 1800"
+    return f"check digit is {number[17]}, expected {_ID_CHECK[2 * int(body, 13) % 11]}"
 
 
 def upgrade_resident_id15(value: str) -> str:
@@ -262,10 +269,18 @@ _MODERN_RE: Final = re.compile(
     rf"\((\d{{4}})\)(最高法|{_PROVINCE_CLASS}(?:\d{{4}}|\d{{2}})?)({_TYPE_ALT})(\d+)号",
     re.ASCII,
 )
+# The same, with the year range and a non-zero number built in: one match, no groups.
+_MODERN_FAST_RE: Final = re.compile(
+    rf"\((?:199\d|20\d\d|2100)\)(?:最高法|{_PROVINCE_CLASS}(?:\d{{4}}|\d{{2}})?)"
+    rf"(?:{_TYPE_ALT})0*[1-9]\d*号",
+    re.ASCII,
+)
 # Pre-2016 numbers: court abbreviation in characters, 执字 (or 执X字), 第, padded number.
 _LEGACY_RE: Final = re.compile(
     r"\((\d{4})\)([\u4e00-\u9fff]{1,6}?)(执[\u4e00-\u9fff]?字)第(\d+)号", re.ASCII
 )
+_FW_LEFT: Final = "\N{FULLWIDTH LEFT PARENTHESIS}"
+_FW_RIGHT: Final = "\N{FULLWIDTH RIGHT PARENTHESIS}"
 _YEAR_MIN: Final = 1990
 _YEAR_MAX: Final = 2100
 _COURT_HINT: Final = "最高法, a province character, or a province character and 2 or 4 digits"
@@ -305,6 +320,11 @@ def parse_case_number(value: str) -> CaseNumber:
 
 def case_number_key(value: str) -> tuple[str, str]:
     """Check a case number like :func:`parse_case_number`; return (display, key) only."""
+    display = value.strip()
+    key = display.replace(_FW_LEFT, "(").replace(_FW_RIGHT, ")")
+    # The common modern number in one match; anything else takes the full path.
+    if _MODERN_FAST_RE.fullmatch(key) is not None:
+        return display, key
     display, key, _, _ = _match_case_number(value)
     return display, key
 
@@ -312,9 +332,7 @@ def case_number_key(value: str) -> tuple[str, str]:
 def _match_case_number(value: str) -> tuple[str, str, re.Match[str], bool]:
     display = value.strip()
     # Fast path: only the brackets are full-width; anything else takes the full rewrite.
-    key = display.replace("\N{FULLWIDTH LEFT PARENTHESIS}", "(").replace(
-        "\N{FULLWIDTH RIGHT PARENTHESIS}", ")"
-    )
+    key = display.replace(_FW_LEFT, "(").replace(_FW_RIGHT, ")")
     m = _MODERN_RE.fullmatch(key)
     if m is None:
         key = "".join(to_half_width(display).split())
@@ -327,7 +345,7 @@ def _match_case_number(value: str) -> tuple[str, str, re.Match[str], bool]:
     year = int(m[1])
     if not _YEAR_MIN <= year <= _YEAR_MAX:
         raise InvalidValue(f"year {year} is outside {_YEAR_MIN} to {_YEAR_MAX}")
-    if m[4].count("0") == len(m[4]):
+    if not m[4].strip("0"):
         raise InvalidValue("case number 0 does not exist; numbering starts at 1")
     return display, key, m, legacy
 

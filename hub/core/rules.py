@@ -21,69 +21,34 @@ from hub.core.identifiers import (
 )
 from hub.errors import FieldProblem, InvalidRecord, InvalidValue
 
+# fmt: off
 #: Keys of a normalised listing, in order.
 LISTING_FIELDS: Final = (
-    "listing_id",
-    "subject_type",
-    "name",
-    "id_type",
-    "id_number",
-    "id_confirmed",
-    "id_suspect",
-    "gender",
-    "birth_date",
-    "legal_representative",
-    "court_code",
-    "court_name",
-    "case_number",
-    "case_number_key",
-    "filed_on",
-    "basis_issuer",
-    "basis_number",
-    "obligation",
-    "performance",
-    "behaviours",
-    "behaviour_label",
-    "security_covers_debt",
-    "decided_on",
-    "listed_on",
-    "term_months",
-    "extension_months",
-    "expires_on",
-    "travel_documents",
+    "listing_id", "subject_type", "name", "id_type", "id_number", "id_confirmed", "id_suspect",
+    "gender", "birth_date", "legal_representative", "court_code", "court_name", "case_number",
+    "case_number_key", "filed_on", "basis_issuer", "basis_number", "obligation", "performance",
+    "behaviours", "behaviour_label", "security_covers_debt", "decided_on", "listed_on",
+    "term_months", "extension_months", "expires_on", "travel_documents",
 )
 #: Keys of a normalised consumption-restriction order, in order.
 RESTRICTION_FIELDS: Final = (
-    "order_id",
-    "subject_type",
-    "name",
-    "id_type",
-    "id_number",
-    "id_confirmed",
-    "id_suspect",
-    "gender",
-    "birth_date",
-    "legal_representative",
-    "travel_documents",
-    "court_code",
-    "court_name",
-    "case_number",
-    "case_number_key",
-    "issued_on",
-    "categories",
-    "bound_persons",
+    "order_id", "subject_type", "name", "id_type", "id_number", "id_confirmed", "id_suspect",
+    "gender", "birth_date", "legal_representative", "travel_documents", "court_code",
+    "court_name", "case_number", "case_number_key", "issued_on", "categories", "bound_persons",
     "listing_id",
 )
+# fmt: on
 #: Keys of a temporary lifting (exemption).
 EXEMPTION_FIELDS: Final = ("person", "categories", "from", "until", "reason")
 
 # A normalised record is accepted back as input (derived keys are re-checked), so a
 # stored record can be re-validated after a correction is merged into it.
 _LISTING_KEYS: Final = frozenset(LISTING_FIELDS)
-_LISTING_TEMPLATE: Final[dict[str, Any]] = dict.fromkeys(LISTING_FIELDS)
-_RESTRICTION_TEMPLATE: Final[dict[str, Any]] = dict.fromkeys(RESTRICTION_FIELDS)
 _RESTRICTION_KEYS: Final = frozenset(RESTRICTION_FIELDS)
 _EXEMPTION_KEYS: Final = frozenset(EXEMPTION_FIELDS)
+# Output dicts start as copies of these: a copy keeps the key order and skips rehashing.
+_LISTING_TEMPLATE: Final[dict[str, Any]] = dict.fromkeys(LISTING_FIELDS)
+_RESTRICTION_TEMPLATE: Final[dict[str, Any]] = dict.fromkeys(RESTRICTION_FIELDS)
 _PERSON_KEYS: Final = frozenset({"name", "id_number"})
 _BOUND_KEYS: Final = frozenset({"name", "id_number", "role"})
 _DOCUMENT_KEYS: Final = frozenset({"type", "number"})
@@ -122,6 +87,7 @@ _EXEMPTABLE_SET: Final = _code_set(codes.EXEMPTABLE_CATEGORIES)
 _PERSON_ID_TYPES: Final = frozenset(codes.PERSON_ID_TYPES)
 _ORG_ID_TYPES: Final = frozenset(codes.ORGANISATION_ID_TYPES)
 _ADULT: Final = codes.ADULT_AGE_YEARS
+_B1_ONLY: Final = ["B1"]
 _DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 Problems = list[FieldProblem]
@@ -199,7 +165,7 @@ def _kind(value: object) -> str:
 
 
 def _text(
-    value: object, field: str, p: Problems, *, required: bool = False, max_len: int = 0
+    value: object, field: str, p: Problems, required: bool = False, max_len: int = 0
 ) -> str | None:
     if type(value) is str:
         text = value.strip()
@@ -302,10 +268,6 @@ def _not_future(value: date | None, field: str, p: Problems, today: date) -> dat
     return value
 
 
-def _is_record_id(value: object) -> bool:
-    return type(value) is str and _RECORD_ID_RE.fullmatch(value) is not None
-
-
 def _record_id(value: object, field: str, p: Problems) -> str | None:
     text = _text(value, field, p)
     if text is None or _RECORD_ID_RE.fullmatch(text):
@@ -321,9 +283,9 @@ def _record_id(value: object, field: str, p: Problems) -> str | None:
 
 def _start(raw: Mapping[str, Any], allowed: frozenset[str]) -> Problems:
     """Refuse what is not a record at all; report unknown keys."""
+    p: Problems = []
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidRecord([FieldProblem("record", f"must be an object, got {_kind(raw)}")])
-    p: Problems = []
     if not allowed.issuperset(raw):
         _unknown(raw, allowed, "", p)
     return p
@@ -420,7 +382,11 @@ def _subject(
         v if type(v) is str and v in _ID_TYPES else _code(v, "id_type", codes.ID_TYPES, p, True)
     )
     v = get("id_confirmed")
-    confirmed = out["id_confirmed"] = v if type(v) is bool else _bool(v, "id_confirmed", p)
+    if v is None:
+        v = False
+    elif type(v) is not bool:
+        v = _bool(v, "id_confirmed", p)
+    confirmed = out["id_confirmed"] = v
     v = get("id_number")
     number = t if type(v) is str and (t := v.strip()) else _text(v, "id_number", p, required=True)
     if id_type is not None and subject_type is not None:
@@ -550,7 +516,7 @@ def _travel_documents(value: object, p: Problems) -> list[dict[str, str]]:
 def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
     get = raw.get
     v = get("court_code")
-    court_code = v if type(v) is str and v else _text(v, "court_code", p, required=True)
+    court_code = t if type(v) is str and (t := v.strip()) else _text(v, "court_code", p, True)
     if court_code is not None:
         try:
             court_code = parse_court_code(court_code)
@@ -559,7 +525,7 @@ def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
             court_code = None
     out["court_code"] = court_code
     v = get("case_number")
-    case = v if type(v) is str and v else _text(v, "case_number", p, required=True)
+    case = t if type(v) is str and (t := v.strip()) else _text(v, "case_number", p, True)
     key = None
     if case is not None:
         try:
@@ -595,9 +561,11 @@ def validate_listing(raw: Mapping[str, Any], *, today: date) -> dict[str, Any]:
     """
     p = _start(raw, _LISTING_KEYS)
     get = raw.get
-    out = _LISTING_TEMPLATE.copy()  # a copy keeps the key order and skips rehashing
+    out = _LISTING_TEMPLATE.copy()
     v = get("listing_id")
-    out["listing_id"] = v if v is None or _is_record_id(v) else _record_id(v, "listing_id", p)
+    if v is not None and (type(v) is not str or _RECORD_ID_RE.fullmatch(v) is None):
+        v = _record_id(v, "listing_id", p)
+    out["listing_id"] = v
     birth_from_id = _subject(raw, out, p, today, rep_required=True)
     _court(raw, out, p)
     _texts(get, out, p, _LISTING_TEXTS)
@@ -609,9 +577,11 @@ def validate_listing(raw: Mapping[str, Any], *, today: date) -> dict[str, Any]:
     if behaviours is None and get("behaviours") is None:
         _bad(p, "behaviours", "is required: a listing needs at least one behaviour")
     v = get("security_covers_debt")
-    covered = out["security_covers_debt"] = (
-        v if type(v) is bool else _bool(v, "security_covers_debt", p)
-    )
+    if v is None:
+        v = False
+    elif type(v) is not bool:
+        v = _bool(v, "security_covers_debt", p)
+    covered = out["security_covers_debt"] = v
     if covered and behaviours is not None and "B1" in behaviours:
         _bad(
             p,
@@ -620,9 +590,9 @@ def validate_listing(raw: Mapping[str, Any], *, today: date) -> dict[str, Any]:
             "property covers the debt (security_covers_debt is true; Art. 3, 2017 rules)",
         )
 
-    decided = _not_future(
-        _date(get("decided_on"), "decided_on", p, required=True), "decided_on", p, today
-    )
+    decided = _date(get("decided_on"), "decided_on", p, required=True)
+    if decided is not None and decided > today:
+        decided = _not_future(decided, "decided_on", p, today)
     filed = out["filed_on"] = _date(get("filed_on"), "filed_on", p)
     listed = out["listed_on"] = _date(get("listed_on"), "listed_on", p)
     out["decided_on"] = decided
@@ -670,9 +640,17 @@ def _term(
 ) -> None:
     get = raw.get
     term = get("term_months")
+    extension = get("extension_months")
+    if (
+        behaviours == _B1_ONLY
+        and term is None
+        and (extension is None or (type(extension) is int and not extension))
+        and get("expires_on") is None
+    ):  # the most common listing: B1 alone, no term
+        out["term_months"], out["extension_months"], out["expires_on"] = None, 0, None
+        return
     if term is not None and type(term) is not int:
         term = _int(term, "term_months", p)
-    extension = get("extension_months")
     if extension is not None and type(extension) is not int:
         extension = _int(extension, "extension_months", p)
     given_expiry = get("expires_on")
@@ -733,7 +711,9 @@ def validate_restriction(raw: Mapping[str, Any], *, today: date) -> dict[str, An
     get = raw.get
     out = _RESTRICTION_TEMPLATE.copy()
     v = get("order_id")
-    out["order_id"] = v if v is None or _is_record_id(v) else _record_id(v, "order_id", p)
+    if v is not None and (type(v) is not str or _RECORD_ID_RE.fullmatch(v) is None):
+        v = _record_id(v, "order_id", p)
+    out["order_id"] = v
     # Optional here: the import example names the representative as a bound person.
     _subject(raw, out, p, today, rep_required=False)
     _court(raw, out, p)
@@ -749,7 +729,9 @@ def validate_restriction(raw: Mapping[str, Any], *, today: date) -> dict[str, An
     )
     out["bound_persons"] = _bound_persons(get("bound_persons"), out["subject_type"], p, today)
     v = get("listing_id")
-    out["listing_id"] = v if v is None or _is_record_id(v) else _record_id(v, "listing_id", p)
+    if v is not None and (type(v) is not str or _RECORD_ID_RE.fullmatch(v) is None):
+        v = _record_id(v, "listing_id", p)
+    out["listing_id"] = v
     if p:
         raise InvalidRecord(p)
     return out

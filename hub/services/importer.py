@@ -186,6 +186,9 @@ class _Importer:
     ) -> None:
         self.session = session
         self.conn: Connection = session.connection()
+        # Lookups go through a second connection: the first one is busy
+        # streaming COPY data while the file is read.
+        self.lookup: Connection = self.conn.engine.connect()
         self.kind = kind
         self.report = report
         self.actor = actor
@@ -253,13 +256,13 @@ class _Importer:
         model = Listing if self.kind.name == "listing" else Restriction
         key_col = getattr(model, self.kind.key)
         stmt = select(key_col, model.status, model.court_code).where(self._among(key_col, keys))
-        return {row[0]: (row[1], row[2]) for row in self.conn.execute(stmt)}
+        return {row[0]: (row[1], row[2]) for row in self.lookup.execute(stmt)}
 
     def _known_listings(self, ids: set[str]) -> set[str]:
         if not ids:
             return set()
         stmt = select(Listing.listing_id).where(self._among(Listing.listing_id, sorted(ids)))
-        return set(self.conn.execute(stmt).scalars())
+        return set(self.lookup.execute(stmt).scalars())
 
     def flush(self) -> None:
         chunk, self.chunk = self.chunk, []
@@ -304,7 +307,7 @@ class _Importer:
                 v["status"], v["status_reason"], v["version"] = "active", None, 1
                 rows.append(_listing_row(v))
                 events.append(("listing.added", "listing", v["listing_id"], listing_state(v)))
-            self.writer.write("listings", _LISTING_COLUMNS, rows, _LISTING_JSON)
+            self.writer.stream("listings", _LISTING_COLUMNS, rows, _LISTING_JSON)
         else:
             rows, persons = [], []
             for p in new:
@@ -316,9 +319,9 @@ class _Importer:
                                     person["role"]))
                 events.append(("restriction.issued", "restriction", v["order_id"],
                                restriction_state(v, v["bound_persons"], [])))
-            self.writer.write("restrictions", _RESTRICTION_COLUMNS, rows, _RESTRICTION_JSON)
+            self.writer.stream("restrictions", _RESTRICTION_COLUMNS, rows, _RESTRICTION_JSON)
             if persons:
-                self.writer.write("bound_persons", _PERSON_COLUMNS, persons)
+                self.writer.defer("bound_persons", _PERSON_COLUMNS, persons)
         self.writer.stage_events(events)
         self.report.added += len(new)
 
@@ -418,17 +421,22 @@ def _run(
                     on_progress(pos - last_pos)
                     last_pos = pos
             importer.flush()
+            importer.writer.finish()
             if importer.writing:
                 importer.apply_corrections()
             if on_progress is not None:
                 on_progress(raw_stream.tell() - last_pos)
+            if report.rejected and not skip_invalid:
+                raise _Abort
+            importer.publish()
+        except BaseException:
+            importer.writer.discard()
+            raise
         finally:
+            importer.lookup.close()
             if rejects is not None:
                 rejects.close()
                 report.rejects_path = rejects.path
-        if report.rejected and not skip_invalid:
-            raise _Abort
-        importer.publish()
         audit.record(
             session, actor=actor.name, action=f"{kind}s.import", target=source.name,
             detail={

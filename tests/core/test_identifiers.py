@@ -31,6 +31,18 @@ from hub.core.identifiers import (
 from hub.errors import InvalidValue
 
 TODAY = date(2026, 11, 25)
+
+
+#: Chinese input methods type brackets, digits and letters full-width; the tests spell
+#: such input with these helpers so the source stays plain ASCII outside Chinese words.
+LB, RB = "\N{FULLWIDTH LEFT PARENTHESIS}", "\N{FULLWIDTH RIGHT PARENTHESIS}"
+
+
+def fw(text: str) -> str:
+    """``text`` typed full-width (the ASCII range moved to U+FF01..U+FF5E)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
 # The weights exactly as the standards print them: the fast implementations are
 # checked against these.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -47,14 +59,16 @@ def reason(exc: pytest.ExceptionInfo[BaseException]) -> str:
 
 
 def test_to_half_width_converts_full_width_ascii_and_ideographic_space() -> None:
-    assert to_half_width("（２０１９）皖１１２２执") == "(2019)皖1122执"
-    assert to_half_width("ａＢｃ\u3000－") == "aBc -"
+    assert to_half_width(fw("(2019)") + "皖" + fw("1122") + "执") == "(2019)皖1122执"
+    assert to_half_width(fw("aBc") + "\u3000" + fw("-")) == "aBc -"
     assert to_half_width("plain ascii") == "plain ascii"
 
 
 def test_normalise_id_number_uppercases_and_drops_spaces() -> None:
     assert normalise_id_number(" 11010519491231002x ") == "11010519491231002X"
-    assert normalise_id_number("１１０１０５ 1949\u30001231002ｘ") == "11010519491231002X"
+    assert (
+        normalise_id_number(fw("110105") + " 1949\u30001231002" + fw("x")) == "11010519491231002X"
+    )
     assert normalise_id_number("m000100y-4") == "M000100Y-4"
 
 
@@ -82,7 +96,7 @@ def test_resident_id_check_char_of_the_standard_examples() -> None:
 
 def test_lower_case_x_and_full_width_are_accepted() -> None:
     assert parse_resident_id("11010519491231002x", today=TODAY).number == "11010519491231002X"
-    assert parse_resident_id("１１０１０５１９４９１２３１００２Ｘ", today=TODAY).gender == "female"
+    assert parse_resident_id(fw("11010519491231002X"), today=TODAY).gender == "female"
 
 
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17))
@@ -201,7 +215,9 @@ def test_uscc_check_char_refuses_bad_characters() -> None:
 # --- organisation code -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["M000100Y4", "M000100Y-4", "m000100y－4", "M000100Y 4"])
+@pytest.mark.parametrize(
+    "value", ["M000100Y4", "M000100Y-4", "m000100y" + fw("-") + "4", "M000100Y 4"]
+)
 def test_org_code_with_and_without_hyphen(value: str) -> None:
     assert check_org_code(value) == "M000100Y-4"
 
@@ -239,9 +255,16 @@ def test_bad_org_codes(value: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("京0105", "京0105"), ("皖1122", "皖1122"), ("最高法", "最高法"), ("京", "京"),
-     ("粤03", "粤03"), ("兵0102", "兵0102"), (" 京０１０５ ", "京0105")],
-)  # fmt: skip
+    [
+        ("京0105", "京0105"),
+        ("皖1122", "皖1122"),
+        ("最高法", "最高法"),
+        ("京", "京"),
+        ("粤03", "粤03"),
+        ("兵0102", "兵0102"),
+        (" 京" + fw("0105") + " ", "京0105"),
+    ],
+)
 def test_court_codes(value: str, expected: str) -> None:
     assert parse_court_code(value) == expected
 
@@ -256,49 +279,83 @@ def test_bad_court_codes(value: str) -> None:
     ("value", "expected"),
     [
         (
-            "（2019）皖1122执1194号",
-            CaseNumber("（2019）皖1122执1194号", "(2019)皖1122执1194号", 2019, "皖1122", "执", 1194,
-                       False),
+            f"{LB}2019{RB}皖1122执1194号",
+            CaseNumber(
+                f"{LB}2019{RB}皖1122执1194号",
+                "(2019)皖1122执1194号",
+                2019,
+                "皖1122",
+                "执",
+                1194,
+                False,
+            ),
         ),
         (
             " (2017)渝0107执4344号 ",
-            CaseNumber("(2017)渝0107执4344号", "(2017)渝0107执4344号", 2017, "渝0107", "执", 4344,
-                       False),
+            CaseNumber(
+                "(2017)渝0107执4344号", "(2017)渝0107执4344号", 2017, "渝0107", "执", 4344, False
+            ),
         ),
         (
-            "（2024）京0105执恢12号",
-            CaseNumber("（2024）京0105执恢12号", "(2024)京0105执恢12号", 2024, "京0105", "执恢", 12,
-                       False),
+            f"{LB}2024{RB}京0105执恢12号",
+            CaseNumber(
+                f"{LB}2024{RB}京0105执恢12号",
+                "(2024)京0105执恢12号",
+                2024,
+                "京0105",
+                "执恢",
+                12,
+                False,
+            ),
         ),
         (
             "(2020)最高法执监5号",
-            CaseNumber("(2020)最高法执监5号", "(2020)最高法执监5号", 2020, "最高法", "执监", 5,
-                       False),
+            CaseNumber(
+                "(2020)最高法执监5号", "(2020)最高法执监5号", 2020, "最高法", "执监", 5, False
+            ),
         ),
         (
-            "（２０２１） 粤03 执保 7号",
-            CaseNumber("（２０２１） 粤03 执保 7号", "(2021)粤03执保7号", 2021, "粤03", "执保", 7,
-                       False),
+            f"{LB}{fw('2021')}{RB} 粤03 执保 7号",
+            CaseNumber(
+                f"{LB}{fw('2021')}{RB} 粤03 执保 7号",
+                "(2021)粤03执保7号",
+                2021,
+                "粤03",
+                "执保",
+                7,
+                False,
+            ),
         ),
         (
             "(2015)阜执字第00690号",
-            CaseNumber("(2015)阜执字第00690号", "(2015)阜执字第00690号", 2015, "阜", "执字", 690,
-                       True),
+            CaseNumber(
+                "(2015)阜执字第00690号", "(2015)阜执字第00690号", 2015, "阜", "执字", 690, True
+            ),
         ),
         (
-            "（2013）渝北法民执字第00815号",
-            CaseNumber("（2013）渝北法民执字第00815号", "(2013)渝北法民执字第00815号", 2013,
-                       "渝北法民", "执字", 815, True),
+            f"{LB}2013{RB}渝北法民执字第00815号",
+            CaseNumber(
+                f"{LB}2013{RB}渝北法民执字第00815号",
+                "(2013)渝北法民执字第00815号",
+                2013,
+                "渝北法民",
+                "执字",
+                815,
+                True,
+            ),
         ),
     ],
-)  # fmt: skip
+)
 def test_case_numbers(value: str, expected: CaseNumber) -> None:
     assert parse_case_number(value) == expected
     assert case_number_key(value) == (expected.display, expected.key)
 
 
 def test_full_and_half_width_brackets_share_one_key() -> None:
-    full, half = parse_case_number("（2019）皖1122执1194号"), parse_case_number("(2019)皖1122执1194号")
+    full, half = (
+        parse_case_number(f"{LB}2019{RB}皖1122执1194号"),
+        parse_case_number("(2019)皖1122执1194号"),
+    )
     assert full.key == half.key
     assert full.display != half.display
 
@@ -307,18 +364,33 @@ def test_full_and_half_width_brackets_share_one_key() -> None:
     ("value", "expected"),
     [
         ("2019皖1122执1194号", "must start with the filing year in brackets"),
-        ("（2019）皖1122执1194", "must end with 号"),
-        ("（2019）X1122执1194号", "court code 'X1122'"),
-        ("（2019）皖112执1号", "court code '皖112'"),
-        ("（2019）皖1122民初1号", "has no enforcement type code"),
-        ("（2019）皖1122执请1号", "type code '执请' is not one of"),
-        ("（2019）皖1122执号", "has no case number"),
-        ("（1989）皖1122执1号", "year 1989 is outside 1990 to 2100"),
-        ("（2019）皖1122执0号", "numbering starts at 1"),
-        ("（2015）阜执字00690号", "is not a legacy case number"),
+        (f"{LB}2019{RB}皖1122执1194", "must end with 号"),
+        (f"{LB}2019{RB}X1122执1194号", "court code 'X1122'"),
+        (f"{LB}2019{RB}皖112执1号", "court code '皖112'"),
+        (f"{LB}2019{RB}皖1122民初1号", "has no enforcement type code"),
+        (f"{LB}2019{RB}皖1122执请1号", "type code '执请' is not one of"),
+        (f"{LB}2019{RB}皖1122执号", "has no case number"),
+        (f"{LB}1989{RB}皖1122执1号", "year 1989 is outside 1990 to 2100"),
+        (f"{LB}2019{RB}皖1122执0号", "numbering starts at 1"),
+        (f"{LB}2015{RB}阜执字00690号", "is not a legacy case number"),
     ],
 )
 def test_bad_case_numbers(value: str, expected: str) -> None:
     with pytest.raises(InvalidValue) as exc:
         parse_case_number(value)
     assert expected in reason(exc)
+
+
+@pytest.mark.parametrize("year", range(1985, 2106))
+def test_fast_and_full_case_number_paths_agree(year: int) -> None:
+    for number in (f"({year})京0105执12号", f"{LB}{year}{RB}京0105执0号"):
+        try:
+            case = parse_case_number(number)
+            expected: tuple[str, str] | None = (case.display, case.key)
+        except InvalidValue:
+            expected = None
+        try:
+            got: tuple[str, str] | None = case_number_key(number)
+        except InvalidValue:
+            got = None
+        assert got == expected

@@ -27,6 +27,18 @@ from hub.core.rules import (
 from hub.errors import FieldProblem, InvalidRecord, InvalidValue
 
 TODAY = date(2026, 11, 25)
+
+
+#: Chinese input methods type brackets, digits and letters full-width; the tests spell
+#: such input with these helpers so the source stays plain ASCII outside Chinese words.
+LB, RB = "\N{FULLWIDTH LEFT PARENTHESIS}", "\N{FULLWIDTH RIGHT PARENTHESIS}"
+
+
+def fw(text: str) -> str:
+    """``text`` typed full-width (the ASCII range moved to U+FF01..U+FF5E)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
 PERSON_ID = "110105198503150019"
 REP_ID = "320102197907040241"
 
@@ -34,52 +46,82 @@ REP_ID = "320102197907040241"
 def person_listing(**changes: Any) -> dict[str, Any]:
     """DOMAIN.md §1's first example; a value of None removes the key."""
     record: dict[str, Any] = {
-        "listing_id": "L-2024-000001", "subject_type": "person", "name": "张伟",
-        "id_type": "resident_id", "id_number": PERSON_ID, "court_code": "京0105",
-        "court_name": "北京市朝阳区人民法院", "case_number": "（2024）京0105执1234号",
-        "filed_on": "2024-03-01", "basis_issuer": "北京市朝阳区人民法院",
-        "basis_number": "（2023）京0105民初5678号", "obligation": "偿还借款本金人民币50000元及利息",
-        "performance": "none", "behaviours": ["B1"], "decided_on": "2024-06-03",
+        "listing_id": "L-2024-000001",
+        "subject_type": "person",
+        "name": "张伟",
+        "id_type": "resident_id",
+        "id_number": PERSON_ID,
+        "court_code": "京0105",
+        "court_name": "北京市朝阳区人民法院",
+        "case_number": f"{LB}2024{RB}京0105执1234号",
+        "filed_on": "2024-03-01",
+        "basis_issuer": "北京市朝阳区人民法院",
+        "basis_number": f"{LB}2023{RB}京0105民初5678号",
+        "obligation": "偿还借款本金人民币50000元及利息",
+        "performance": "none",
+        "behaviours": ["B1"],
+        "decided_on": "2024-06-03",
         "listed_on": "2024-06-04",
-    }  # fmt: skip
+    }
     return _apply(record, changes)
 
 
 def org_listing(**changes: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "listing_id": "L-2024-000002", "subject_type": "organisation",
-        "name": "北京某某贸易有限公司", "id_type": "uscc", "id_number": "91110105MA01ABCD5F",
+        "listing_id": "L-2024-000002",
+        "subject_type": "organisation",
+        "name": "北京某某贸易有限公司",
+        "id_type": "uscc",
+        "id_number": "91110105MA01ABCD5F",
         "legal_representative": {"name": "李娜", "id_number": REP_ID},
-        "court_code": "京0105", "court_name": "北京市朝阳区人民法院",
-        "case_number": "（2024）京0105执2001号", "filed_on": "2024-02-10",
-        "basis_issuer": "北京仲裁委员会", "basis_number": "（2023）京仲裁字第0456号",
-        "obligation": "支付货款人民币1200000元", "performance": "partial",
-        "behaviours": ["B3", "B4"], "decided_on": "2024-05-20", "listed_on": "2024-05-21",
-        "term_months": 24, "extension_months": 0,
-    }  # fmt: skip
+        "court_code": "京0105",
+        "court_name": "北京市朝阳区人民法院",
+        "case_number": f"{LB}2024{RB}京0105执2001号",
+        "filed_on": "2024-02-10",
+        "basis_issuer": "北京仲裁委员会",
+        "basis_number": f"{LB}2023{RB}京仲裁字第0456号",
+        "obligation": "支付货款人民币1200000元",
+        "performance": "partial",
+        "behaviours": ["B3", "B4"],
+        "decided_on": "2024-05-20",
+        "listed_on": "2024-05-21",
+        "term_months": 24,
+        "extension_months": 0,
+    }
     return _apply(record, changes)
 
 
 def org_restriction(**changes: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "order_id": "R-2024-000002", "subject_type": "organisation",
-        "name": "北京某某贸易有限公司", "id_type": "uscc", "id_number": "91110105MA01ABCD5F",
+        "order_id": "R-2024-000002",
+        "subject_type": "organisation",
+        "name": "北京某某贸易有限公司",
+        "id_type": "uscc",
+        "id_number": "91110105MA01ABCD5F",
         "bound_persons": [{"name": "李娜", "id_number": REP_ID, "role": "legal_representative"}],
-        "court_code": "京0105", "court_name": "北京市朝阳区人民法院",
-        "case_number": "（2024）京0105执2001号", "issued_on": "2024-05-20",
+        "court_code": "京0105",
+        "court_name": "北京市朝阳区人民法院",
+        "case_number": f"{LB}2024{RB}京0105执2001号",
+        "issued_on": "2024-05-20",
         "categories": ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"],
         "listing_id": "L-2024-000002",
-    }  # fmt: skip
+    }
     return _apply(record, changes)
 
 
 def person_restriction(**changes: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "order_id": "R-2024-000001", "subject_type": "person", "name": "张伟",
-        "id_type": "resident_id", "id_number": PERSON_ID, "court_code": "京0105",
-        "court_name": "北京市朝阳区人民法院", "case_number": "（2024）京0105执1234号",
-        "issued_on": "2024-06-03", "listing_id": "L-2024-000001",
-    }  # fmt: skip
+        "order_id": "R-2024-000001",
+        "subject_type": "person",
+        "name": "张伟",
+        "id_type": "resident_id",
+        "id_number": PERSON_ID,
+        "court_code": "京0105",
+        "court_name": "北京市朝阳区人民法院",
+        "case_number": f"{LB}2024{RB}京0105执1234号",
+        "issued_on": "2024-06-03",
+        "listing_id": "L-2024-000001",
+    }
     return _apply(record, changes)
 
 
@@ -115,7 +157,7 @@ def test_person_listing_is_normalised() -> None:
     assert tuple(out) == LISTING_FIELDS
     assert out["gender"] == "male"
     assert out["birth_date"] == date(1985, 3, 15)
-    assert out["case_number"] == "（2024）京0105执1234号"
+    assert out["case_number"] == f"{LB}2024{RB}京0105执1234号"
     assert out["case_number_key"] == "(2024)京0105执1234号"
     assert out["decided_on"] == date(2024, 6, 3)
     assert out["filed_on"] == date(2024, 3, 1)
@@ -156,9 +198,11 @@ def test_normalised_records_are_accepted_back_unchanged() -> None:
         (person_listing(), validate_listing),
         (org_listing(extension_months=12), validate_listing),
         (org_restriction(), validate_restriction),
-        (person_restriction(travel_documents=[{"type": "passport", "number": "E12345678"}]),
-         validate_restriction),
-    ]:  # fmt: skip
+        (
+            person_restriction(travel_documents=[{"type": "passport", "number": "E12345678"}]),
+            validate_restriction,
+        ),
+    ]:
         once = validate(raw, today=TODAY)
         assert validate(once, today=TODAY) == once
 
@@ -169,10 +213,14 @@ def test_normalised_records_are_accepted_back_unchanged() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     found = refused(
         person_listing(
-            name=" ", id_number="110105198503150018", decided_on="2024-13-01", colour="red",
-            behaviours=[], performance="some",
+            name=" ",
+            id_number="110105198503150018",
+            decided_on="2024-13-01",
+            colour="red",
+            behaviours=[],
+            performance="some",
         )
-    )  # fmt: skip
+    )
     assert found == {
         "colour": "unknown field",
         "name": "is required",
@@ -207,7 +255,7 @@ def test_not_a_mapping() -> None:
         ({"listed_on": "2024-06-02"}, "listed_on", "is before the decision date 2024-06-03"),
         ({"listing_id": "L 1"}, "listing_id", "must be 1 to 64 letters, digits"),
         ({"court_code": "京010"}, "court_code", "is not 最高法, a province character"),
-        ({"case_number": "（2024）京0105民初1号"}, "case_number", "no enforcement type code"),
+        ({"case_number": f"{LB}2024{RB}京0105民初1号"}, "case_number", "no enforcement type code"),
         ({"case_number_key": "x"}, "case_number_key", "is derived from case_number"),
         ({"id_suspect": True}, "id_suspect", "is set by the hub"),
         ({"subject_type": "company"}, "subject_type", "not one of person, organisation"),
@@ -243,15 +291,16 @@ def test_behaviours_are_sorted_and_deduplicated() -> None:
 
 
 def test_resident_id15_is_upgraded() -> None:
-    out = validate_listing(person_listing(id_type="resident_id15", id_number="110105491231002"),
-                           today=TODAY)  # fmt: skip
+    out = validate_listing(
+        person_listing(id_type="resident_id15", id_number="110105491231002"), today=TODAY
+    )
     assert out["id_type"] == "resident_id"
     assert out["id_number"] == "11010519491231002X"
     assert (out["gender"], out["birth_date"]) == ("female", date(1949, 12, 31))
 
 
 def test_resident_id_input_is_normalised() -> None:
-    out = validate_listing(person_listing(id_number="１１０１０５ 19491231002x"), today=TODAY)
+    out = validate_listing(person_listing(id_number=fw("110105") + " 19491231002x"), today=TODAY)
     assert out["id_number"] == "11010519491231002X"
 
 
@@ -265,27 +314,36 @@ def test_supplied_gender_and_birth_date_must_agree_with_the_id() -> None:
 
 def test_passport_holder_keeps_supplied_gender_and_birth() -> None:
     out = validate_listing(
-        person_listing(id_type="passport", id_number="e 1234 5678", gender="female",
-                       birth_date="1990-01-02"),
+        person_listing(
+            id_type="passport", id_number="e 1234 5678", gender="female", birth_date="1990-01-02"
+        ),
         today=TODAY,
-    )  # fmt: skip
+    )
     assert (out["id_number"], out["gender"], out["birth_date"]) == (
-        "E12345678", "female", date(1990, 1, 2)
-    )  # fmt: skip
-    assert "passport number" in refused(person_listing(id_type="passport", id_number="E1"))[
-        "id_number"
-    ]
+        "E12345678",
+        "female",
+        date(1990, 1, 2),
+    )
+    assert (
+        "passport number"
+        in refused(person_listing(id_type="passport", id_number="E1"))["id_number"]
+    )
 
 
 def test_organisation_identifier_types() -> None:
-    assert validate_listing(org_listing(id_type="org_code", id_number="M000100Y4"), today=TODAY)[
-        "id_number"
-    ] == "M000100Y-4"
+    assert (
+        validate_listing(org_listing(id_type="org_code", id_number="M000100Y4"), today=TODAY)[
+            "id_number"
+        ]
+        == "M000100Y-4"
+    )
     other = validate_listing(org_listing(id_type="other", id_number="110105000012345"), today=TODAY)
     assert other["id_number"] == "110105000012345"
     found = refused(org_listing(id_type="resident_id", id_number=PERSON_ID))
-    assert found == {"id_type": "id_type resident_id does not apply to organisations; use one "
-                                "of org_code, other, uscc"}  # fmt: skip
+    assert found == {
+        "id_type": "id_type resident_id does not apply to organisations; use one "
+        "of org_code, other, uscc"
+    }
 
 
 def test_bad_uscc_is_refused_unless_the_court_confirms_it() -> None:
@@ -298,9 +356,10 @@ def test_bad_uscc_is_refused_unless_the_court_confirms_it() -> None:
     out = validate_listing(org_listing(id_number=bad.lower(), id_confirmed=True), today=TODAY)
     assert (out["id_number"], out["id_suspect"], out["id_confirmed"]) == (bad, True, True)
     # Confirmation does not cover a code that is not even well formed.
-    assert "not allowed in a USCC" in refused(
-        org_listing(id_number="91110105MA01ABCD5Z", id_confirmed=True)
-    )["id_number"]
+    assert (
+        "not allowed in a USCC"
+        in refused(org_listing(id_number="91110105MA01ABCD5Z", id_confirmed=True))["id_number"]
+    )
 
 
 def test_organisation_needs_a_legal_representative() -> None:
@@ -329,8 +388,10 @@ def test_organisations_have_no_gender_or_travel_documents() -> None:
 
 
 def test_travel_documents() -> None:
-    docs = [{"type": "passport", "number": " e12345678 "}, {"type": "hk_macao_permit",
-            "number": "C1234567"}]  # fmt: skip
+    docs = [
+        {"type": "passport", "number": " e12345678 "},
+        {"type": "hk_macao_permit", "number": "C1234567"},
+    ]
     out = validate_listing(person_listing(travel_documents=docs), today=TODAY)
     assert out["travel_documents"] == [
         {"type": "passport", "number": "E12345678"},
@@ -380,8 +441,9 @@ def test_a_minor_is_never_listed() -> None:
     ],
 )
 def test_age_on_the_decision_date(birth: date, decided: str, minor: bool) -> None:
-    raw = person_listing(id_number=resident_id(birth), decided_on=decided, filed_on=None,
-                         listed_on=None)  # fmt: skip
+    raw = person_listing(
+        id_number=resident_id(birth), decided_on=decided, filed_on=None, listed_on=None
+    )
     if minor:
         assert "a minor may not be listed" in refused(raw)["id_number"]
     else:
@@ -389,8 +451,9 @@ def test_age_on_the_decision_date(birth: date, decided: str, minor: bool) -> Non
 
 
 def test_minor_by_supplied_birth_date_names_that_field() -> None:
-    found = refused(person_listing(id_type="passport", id_number="E12345678",
-                                   birth_date="2010-01-01"))  # fmt: skip
+    found = refused(
+        person_listing(id_type="passport", id_number="E12345678", birth_date="2010-01-01")
+    )
     assert list(found) == ["birth_date"]
     assert "under 18" in found["birth_date"]
 
@@ -441,10 +504,13 @@ def test_expiry(changes: dict[str, Any], expires: date) -> None:
         ({"term_months": True}, "term_months", "must be a whole number of months"),
         ({"extension_months": 6}, "extension_months", "is 6; an extension is 0 or 12 to 36"),
         ({"extension_months": 48}, "extension_months", "is 48"),
-        ({"expires_on": "2026-05-21"}, "expires_on", "2026-05-21 does not match the decision "
-         "date plus term and extension, 2026-05-20"),
+        (
+            {"expires_on": "2026-05-21"},
+            "expires_on",
+            "2026-05-21 does not match the decision date plus term and extension, 2026-05-20",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_terms(changes: dict[str, Any], field: str, reason: str) -> None:
     found = refused(org_listing(**changes))
     assert list(found) == [field]
@@ -493,25 +559,41 @@ def test_restriction_categories() -> None:
     assert refused(person_restriction(categories=[]), validate_restriction) == {
         "categories": "must name at least one code"
     }
-    assert "'C10' not among the codes C1" in refused(
-        person_restriction(categories=["C1", "C10"]), validate_restriction
-    )["categories"]
+    assert (
+        "'C10' not among the codes C1"
+        in refused(person_restriction(categories=["C1", "C10"]), validate_restriction)["categories"]
+    )
 
 
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"bound_persons": None}, {"bound_persons": "an organisation's order binds at least one "
-                                   "person (its legal representative, Art. 3)"}),
-        ({"bound_persons": []}, {"bound_persons": "an organisation's order binds at least one "
-                                 "person (its legal representative, Art. 3)"}),
+        (
+            {"bound_persons": None},
+            {
+                "bound_persons": "an organisation's order binds at least one "
+                "person (its legal representative, Art. 3)"
+            },
+        ),
+        (
+            {"bound_persons": []},
+            {
+                "bound_persons": "an organisation's order binds at least one "
+                "person (its legal representative, Art. 3)"
+            },
+        ),
         ({"bound_persons": {"name": "李娜"}}, {"bound_persons": "must be a list, got an object"}),
         ({"issued_on": "2027-01-01"}, {"issued_on": "2027-01-01 is in the future"}),
         ({"issued_on": None}, {"issued_on": "is required"}),
-        ({"order_id": "R/1"}, {"order_id": "'R/1' must be 1 to 64 letters, digits, '_', '.' or "
-                               "'-', starting with a letter or digit"}),
+        (
+            {"order_id": "R/1"},
+            {
+                "order_id": "'R/1' must be 1 to 64 letters, digits, '_', '.' or "
+                "'-', starting with a letter or digit"
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_restrictions(changes: dict[str, Any], expected: dict[str, str]) -> None:
     assert refused(org_restriction(**changes), validate_restriction) == expected
 
@@ -519,29 +601,36 @@ def test_bad_restrictions(changes: dict[str, Any], expected: dict[str, str]) -> 
 def test_bound_persons() -> None:
     second = resident_id(date(1980, 5, 6), seq=3)
     out = validate_restriction(
-        org_restriction(bound_persons=[
-            {"name": "李娜", "id_number": REP_ID, "role": "legal_representative"},
-            {"name": "王强", "id_number": second[:6] + second[8:17], "role": "actual_controller"},
-            {"name": "李娜", "id_number": REP_ID, "role": "actual_controller"},
-        ]),
+        org_restriction(
+            bound_persons=[
+                {"name": "李娜", "id_number": REP_ID, "role": "legal_representative"},
+                {
+                    "name": "王强",
+                    "id_number": second[:6] + second[8:17],
+                    "role": "actual_controller",
+                },
+                {"name": "李娜", "id_number": REP_ID, "role": "actual_controller"},
+            ]
+        ),
         today=TODAY,
-    )  # fmt: skip
+    )
     assert [(p["id_number"], p["role"]) for p in out["bound_persons"]] == [
         (REP_ID, "legal_representative"),
         (second, "actual_controller"),  # upgraded from 15 digits
         (REP_ID, "actual_controller"),
     ]
     found = refused(
-        org_restriction(bound_persons=[
-            {"name": "李娜", "id_number": REP_ID, "role": "legal_representative"},
-            {"name": "李娜", "id_number": REP_ID, "role": "legal_representative"},
-            {"name": "", "id_number": "320102197907040242", "role": "boss", "age": 40},
-        ]),
+        org_restriction(
+            bound_persons=[
+                {"name": "李娜", "id_number": REP_ID, "role": "legal_representative"},
+                {"name": "李娜", "id_number": REP_ID, "role": "legal_representative"},
+                {"name": "", "id_number": "320102197907040242", "role": "boss", "age": 40},
+            ]
+        ),
         validate_restriction,
-    )  # fmt: skip
+    )
     assert found == {
-        "bound_persons[1]": f"{REP_ID} is already bound as legal_representative "
-        "(bound_persons[0])",
+        "bound_persons[1]": f"{REP_ID} is already bound as legal_representative (bound_persons[0])",
         "bound_persons[2].age": "unknown field",
         "bound_persons[2].name": "is required",
         "bound_persons[2].id_number": "check digit is 2, expected 1",
@@ -579,8 +668,13 @@ def stored_org_restriction(**changes: Any) -> dict[str, Any]:
 
 
 def exemption(**changes: Any) -> dict[str, Any]:
-    raw = {"person": REP_ID, "categories": ["C1"], "from": "2026-11-25", "until": "2026-12-25",
-           "reason": "illness"}  # fmt: skip
+    raw = {
+        "person": REP_ID,
+        "categories": ["C1"],
+        "from": "2026-11-25",
+        "until": "2026-12-25",
+        "reason": "illness",
+    }
     return _apply(raw, changes)
 
 
@@ -591,22 +685,33 @@ def refused_exemption(raw: Mapping[str, Any], restriction: Mapping[str, Any]) ->
 
 
 def test_valid_exemption() -> None:
-    out = validate_exemption(exemption(categories=["C9", "C1"]),
-                             restriction=stored_org_restriction(), today=TODAY)  # fmt: skip
+    out = validate_exemption(
+        exemption(categories=["C9", "C1"]), restriction=stored_org_restriction(), today=TODAY
+    )
     assert tuple(out) == EXEMPTION_FIELDS
-    assert out == {"person": REP_ID, "categories": ["C1", "C9"], "from": date(2026, 11, 25),
-                   "until": date(2026, 12, 25), "reason": "illness"}  # fmt: skip
+    assert out == {
+        "person": REP_ID,
+        "categories": ["C1", "C9"],
+        "from": date(2026, 11, 25),
+        "until": date(2026, 12, 25),
+        "reason": "illness",
+    }
     debtor = validate_restriction(person_restriction(), today=TODAY)
-    out = validate_exemption(exemption(person=PERSON_ID.lower(), reason="exam"),
-                             restriction=debtor, today=TODAY)  # fmt: skip
+    out = validate_exemption(
+        exemption(person=PERSON_ID.lower(), reason="exam"), restriction=debtor, today=TODAY
+    )
     assert out["person"] == PERSON_ID
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "reason"),
     [
-        ({"until": "2026-12-26"}, "until", "2026-12-26 is more than one month after from "
-         "2026-11-25; a temporary lifting ends by 2026-12-25"),
+        (
+            {"until": "2026-12-26"},
+            "until",
+            "2026-12-26 is more than one month after from "
+            "2026-11-25; a temporary lifting ends by 2026-12-25",
+        ),
         ({"from": "2027-01-31", "until": "2027-03-01"}, "until", "ends by 2027-02-28"),
         ({"until": "2026-11-24", "from": "2026-11-20"}, "until", "2026-11-24 is already past"),
         ({"from": "2026-12-01", "until": "2026-11-30"}, "until", "is before from 2026-12-01"),
@@ -618,7 +723,7 @@ def test_valid_exemption() -> None:
         ({"until": None}, "until", "is required"),
         ({"note": "x"}, "note", "unknown field"),
     ],
-)  # fmt: skip
+)
 def test_bad_exemptions(changes: dict[str, Any], field: str, reason: str) -> None:
     found = refused_exemption(exemption(**changes), stored_org_restriction())
     assert list(found) == [field]
@@ -646,10 +751,14 @@ def test_released_person_and_lifted_order() -> None:
 def test_person_bound_twice_is_exemptable_while_one_binding_stands() -> None:
     restriction = stored_org_restriction()
     restriction["bound_persons"] = [
-        {"name": "李娜", "id_number": REP_ID, "role": "legal_representative",
-         "released_on": "2026-01-05"},
+        {
+            "name": "李娜",
+            "id_number": REP_ID,
+            "role": "legal_representative",
+            "released_on": "2026-01-05",
+        },
         {"name": "李娜", "id_number": REP_ID, "role": "actual_controller", "released_on": None},
-    ]  # fmt: skip
+    ]
     assert validate_exemption(exemption(), restriction=restriction, today=TODAY)["person"] == REP_ID
 
 
@@ -676,10 +785,15 @@ def test_check_reason(kind: str, allowed: tuple[str, ...]) -> None:
 
 def test_removal_reasons_are_the_law_s_grounds() -> None:
     assert codes.REMOVAL_REASONS == (
-        "performed", "settlement_performed", "creditor_request",
-        "no_property_after_termination", "suspended_retrial_or_bankruptcy",
-        "not_enforced_ruling", "enforcement_terminated", "early_by_court",
-    )  # fmt: skip
+        "performed",
+        "settlement_performed",
+        "creditor_request",
+        "no_property_after_termination",
+        "suspended_retrial_or_bankruptcy",
+        "not_enforced_ruling",
+        "enforcement_terminated",
+        "early_by_court",
+    )
     with pytest.raises(InvalidValue, match="not a lift reason"):
         check_reason("lift", "wrongly_listed")
 
@@ -699,3 +813,9 @@ def test_generated_uscc_organisations_validate(body: str) -> None:
     out = validate_listing(org_listing(id_number=good), today=TODAY)
     assert out["id_number"] == good
     assert out["id_suspect"] is False
+
+
+def test_b1_listing_with_false_extension_is_still_checked() -> None:
+    assert refused(person_listing(extension_months=False)) == {
+        "extension_months": "must be a whole number of months, got true/false False"
+    }
