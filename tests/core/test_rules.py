@@ -819,3 +819,18 @@ def test_b1_listing_with_false_extension_is_still_checked() -> None:
     assert refused(person_listing(extension_months=False)) == {
         "extension_months": "must be a whole number of months, got true/false False"
     }
+
+
+def test_code_lists_match_the_domain() -> None:
+    assert len(codes.EVENT_TYPES) == 11
+    assert codes.BEHAVIOURS == ("B1", "B2", "B3", "B4", "B5", "B6", "legacy_other")
+    assert codes.CATEGORIES == ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9")
+    assert set(codes.EXEMPTABLE_CATEGORIES) <= set(codes.CATEGORIES)
+    assert set(codes.PERSON_ID_TYPES) | set(codes.ORGANISATION_ID_TYPES) == set(codes.ID_TYPES)
+    for labels in (codes.BEHAVIOUR_LABELS, codes.CATEGORY_LABELS, codes.EVENT_TYPE_LABELS,
+                   codes.REMOVAL_REASON_LABELS, codes.BOUND_ROLE_LABELS):  # fmt: skip
+        for label in labels.values():
+            assert label.en
+            assert label.zh
+    with pytest.raises(TypeError):
+        codes.BEHAVIOUR_LABELS["B7"] = codes.BEHAVIOUR_LABELS["B1"]  # type: ignore[index]
