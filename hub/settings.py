@@ -11,6 +11,9 @@ from hub.errors import ConfigError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+#: The repo's ``config/partners``; computed here, not imported from hub.config,
+#: because settings is the foundation layer.
+_REPO_PARTNERS_PATH = Path(__file__).resolve().parent.parent / "config" / "partners"
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -41,6 +44,8 @@ class Settings:
     secret_key: str
     #: Listing and removal need a second staff member's approval.
     four_eyes: bool
+    #: Folder of ``<id>.toml`` partner files; overrides live in ``instance_path/partners``.
+    partners_path: Path = _REPO_PARTNERS_PATH
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,4 +62,5 @@ class Settings:
             # outlive a key change.
             secret_key=env.get("HUB_SECRET_KEY") or "dev-only-insecure-key",
             four_eyes=_flag(env, "HUB_FOUR_EYES", default=True),
+            partners_path=Path(env.get("HUB_PARTNERS_PATH") or _REPO_PARTNERS_PATH).resolve(),
         )

@@ -30,7 +30,9 @@ MEASURES: Final[Mapping[str, str]] = MappingProxyType({
     "travel": "no travel or holidays, outbound group tours (C6)",
     "private_school": "no children at high-fee private schools (C7)",
     "insurance_product": "no high-premium insurance wealth-management products (C8)",
-    "property_vehicle": "no buying real estate, lavish renovation or non-business vehicles (C3, C5)",
+    "property_vehicle": (
+        "no buying real estate, lavish renovation or non-business vehicles (C3, C5)"
+    ),
     "locate_and_query": "help courts query identity, travel documents and vehicles; locate debtors",
     "exit_control": "restrict leaving the country",
     "key_supervision": "key supervision: more frequent random inspections",

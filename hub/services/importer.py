@@ -3,23 +3,29 @@
 All or nothing: every line is validated, every problem is reported with its
 line, field and reason, and a file with one bad line imports nothing, unless
 ``skip_invalid`` is set, in which case the bad lines go to a rejects file
-beside the input and the rest is imported. New records are written with bulk
-COPY/executemany in chunks; a line whose id already exists is a correction
-and goes through the registry's correction rule like a staff correction.
+beside the input and the rest is imported. New records are written in bulk
+(COPY on PostgreSQL); a line whose id already exists is a correction and goes
+through the registry's correction rule like a staff correction.
 
-Events are spooled and numbered at the very end, so the change log's lock is
-held only for the final COPY of the events and staff writes are not stalled
-for the length of a big import.
+Validation is most of an import's CPU, so a big file is prepared in worker
+processes (``import_prep``) while this process streams the prepared rows to
+the database. Events are spooled and numbered at the very end, so the change
+log's lock is held only for the final COPY of the events and staff writes are
+not stalled for the length of a big import.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Mapping
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,44 +33,35 @@ import orjson
 from sqlalchemy import ARRAY, Connection, String, any_, cast, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.core.flat import unflatten_row
-from hub.core.records import listing_state, restriction_state, to_import_shape
-from hub.core.rules import (
-    LISTING_FIELDS,
-    RESTRICTION_FIELDS,
-    validate_listing,
-    validate_restriction,
-)
 from hub.core.timeutil import court_date
 from hub.db.bulk import BulkWriter
 from hub.db.engine import session_scope
 from hub.db.models import Listing, Restriction
-from hub.errors import Conflict, FieldProblem, HubError, InvalidRecord, NotFound
+from hub.errors import Conflict, FieldProblem, InvalidRecord, NotFound
 from hub.services import audit, registry
 from hub.services.actors import Actor
 from hub.services.feed import allocate_seq
+from hub.services.import_prep import (
+    LISTING_COLUMNS,
+    PERSON_COLUMNS,
+    RESTRICTION_COLUMNS,
+    ChunkJob,
+    Prepared,
+    Rejected,
+    Rejection,
+    parse_item,
+    prepare_chunk,
+)
+
+__all__ = ["ImportReport", "Rejection", "import_records"]
 
 CHUNK = 2000
+#: Files smaller than this are prepared inline: starting workers costs more.
+POOL_MIN_BYTES = 8 << 20
 #: Rejections kept in the report object; all of them still reach ``on_reject``.
 KEPT_REJECTIONS = 1000
 
-_LISTING_COLUMNS = (*LISTING_FIELDS, "status", "status_reason", "version")
-_LISTING_JSON = ("legal_representative", "travel_documents", "behaviours")
-_RESTRICTION_SCALARS = tuple(f for f in RESTRICTION_FIELDS if f != "bound_persons")
-_RESTRICTION_COLUMNS = (*_RESTRICTION_SCALARS, "status", "status_reason", "version")
-_RESTRICTION_JSON = ("legal_representative", "travel_documents", "categories")
-_PERSON_COLUMNS = ("order_id", "position", "name", "id_number", "role")
-_listing_row = itemgetter(*_LISTING_COLUMNS)
-_restriction_row = itemgetter(*_RESTRICTION_COLUMNS)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    line: int
-    problems: tuple[FieldProblem, ...]
-
-    def __str__(self) -> str:
-        return "; ".join(f"line {self.line}: {p.field}: {p.reason}" for p in self.problems)
+KEYS = {"listing": "listing_id", "restriction": "order_id"}
 
 
 @dataclass(slots=True)
@@ -81,26 +78,6 @@ class ImportReport:
     first_seq: int | None = None
     last_seq: int | None = None
     committed: bool = False
-
-
-@dataclass(slots=True)
-class _Pending:
-    line: int
-    text: str
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    name: str
-    key: str
-    validate: Callable[..., dict[str, Any]]
-
-
-KINDS = {
-    "listing": _Kind("listing", "listing_id", validate_listing),
-    "restriction": _Kind("restriction", "order_id", validate_restriction),
-}
 
 
 class _Rejects:
@@ -123,66 +100,77 @@ class _Rejects:
         self._log.close()
 
 
-def _read_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, str, Mapping[str, Any] | Rejection]]:
+Item = tuple[int, str, Any]
+
+
+def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
     for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        text = line.decode("utf-8", errors="replace")
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            problem = FieldProblem("(line)", f"not valid JSON: {exc}")
-            yield number, text, Rejection(number, (problem,))
-            continue
-        if not isinstance(obj, dict):
-            yield number, text, Rejection(number, (FieldProblem("(line)", "not a JSON object"),))
-            continue
-        yield number, text, obj
+        if line.strip():
+            yield number, line.decode("utf-8", errors="replace"), line
 
 
-def _read_csv(stream: IO[bytes], encoding: str) -> tuple[str, Iterator[
-    tuple[int, str, Mapping[str, Any] | Rejection]
-]]:
+@dataclass(slots=True)
+class _Csv:
+    header_names: tuple[str, ...]
+    header_text: str
+    items: Iterator[Item]
+
+
+def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
     text_stream = io.TextIOWrapper(stream, encoding=encoding, newline="")
     reader = csv.reader(text_stream)
     header = next(reader, None) or []
-    names = [h.strip() for h in header]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    header_text = out.getvalue()
 
-    def rows() -> Iterator[tuple[int, str, Mapping[str, Any] | Rejection]]:
+    def line_of(cells: list[str]) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(cells)
+        return out.getvalue()
+
+    def items() -> Iterator[Item]:
         try:
-            yield from _cells()
+            for cells in reader:
+                if any(c.strip() for c in cells):
+                    yield reader.line_num, line_of(cells), cells
         finally:
             # Closing the wrapper would close the caller's file, still needed for tell().
             text_stream.detach()
 
-    def _cells() -> Iterator[tuple[int, str, Mapping[str, Any] | Rejection]]:
-        for cells in reader:
-            number = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            out.seek(0)
-            out.truncate()
-            writer.writerow(cells)
-            if len(cells) != len(names):
-                problem = FieldProblem(
-                    "(line)", f"has {len(cells)} cells, the header has {len(names)}"
-                )
-                yield number, out.getvalue(), Rejection(number, (problem,))
-                continue
-            yield number, out.getvalue(), unflatten_row(dict(zip(names, cells, strict=True)))
+    return _Csv(tuple(h.strip() for h in header), line_of(header), items())
 
-    return header_text, rows()
+
+@contextmanager
+def _preparer(workers: int) -> Iterator[Callable[[Iterable[ChunkJob]], Iterator[Any]]]:
+    """``map(prepare_chunk, jobs)`` inline, or in order across worker processes."""
+    if workers <= 1:
+        yield lambda jobs: map(prepare_chunk, jobs)
+        return
+    # spawn: the parent holds database connections and threads a fork would copy.
+    # An executor, not multiprocessing.Pool: a worker that dies (OOM) raises
+    # BrokenProcessPool here instead of hanging the import forever.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+
+        def ordered(jobs: Iterable[ChunkJob]) -> Iterator[Any]:
+            # Bounded read-ahead: Executor.map would submit (read) the whole file at once.
+            pending: deque[Future[Any]] = deque()
+            for job in jobs:
+                pending.append(pool.submit(prepare_chunk, job))
+                if len(pending) > 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+        yield ordered
 
 
 class _Importer:
     def __init__(
-        self, session: Session, kind: _Kind, report: ImportReport, *, actor: Actor,
+        self, session: Session, kind: str, report: ImportReport, *, actor: Actor,
         now: datetime, correction_reason: str, skip_invalid: bool,
         on_reject: Callable[[Rejection], None] | None, rejects: _Rejects | None,
+        header: tuple[str, ...] | None,
     ) -> None:
         self.session = session
         self.conn: Connection = session.connection()
@@ -190,18 +178,34 @@ class _Importer:
         # streaming COPY data while the file is read.
         self.lookup: Connection = self.conn.engine.connect()
         self.kind = kind
+        self.key = KEYS[kind]
         self.report = report
         self.actor = actor
         self.now = now
-        self.today = court_date(now)
         self.correction_reason = correction_reason
         self.skip_invalid = skip_invalid
         self.on_reject = on_reject
         self.rejects = rejects
+        self.header = header
         self.writer = BulkWriter(self.conn)
         self.seen: set[str] = set()
-        self.chunk: list[_Pending] = []
-        self.corrections: list[_Pending] = []
+        self.corrections: list[Prepared] = []
+
+    def jobs(self, items: Iterator[Item], positions: deque[int], stream: IO[bytes]) -> Iterator[
+        ChunkJob
+    ]:
+        today = court_date(self.now)
+        chunk: list[Item] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == CHUNK:
+                positions.append(stream.tell())
+                yield ChunkJob(self.kind, today, self.now, self.actor.court_code,
+                               self.writer.copy, self.header, chunk)
+                chunk = []
+        positions.append(stream.tell())
+        yield ChunkJob(self.kind, today, self.now, self.actor.court_code, self.writer.copy,
+                       self.header, chunk)
 
     @property
     def writing(self) -> bool:
@@ -218,33 +222,6 @@ class _Importer:
         if self.rejects is not None:
             self.rejects.add(rejection, text)
 
-    def feed(self, number: int, text: str, item: Mapping[str, Any] | Rejection) -> None:
-        self.report.lines += 1
-        if isinstance(item, Rejection):
-            self.reject(item, text)
-            return
-        try:
-            values = self.kind.validate(item, today=self.today)
-            self.actor.check_court(values["court_code"])
-        except InvalidRecord as exc:
-            self.reject(Rejection(number, exc.problems), text)
-            return
-        except HubError as exc:
-            self.reject(Rejection(number, (FieldProblem("court_code", str(exc)),)), text)
-            return
-        key = values[self.kind.key]
-        if key is None:
-            key = registry.new_record_id(self.kind.name[0].upper(), self.now)
-            values[self.kind.key] = key
-        if key in self.seen:
-            problem = FieldProblem(self.kind.key, f"{key} appears more than once in this file")
-            self.reject(Rejection(number, (problem,)), text)
-            return
-        self.seen.add(key)
-        self.chunk.append(_Pending(number, text, values))
-        if len(self.chunk) >= CHUNK:
-            self.flush()
-
     def _among(self, column: Any, keys: list[str]) -> Any:
         # One array parameter on PostgreSQL: 2,000 separate parameters cost more
         # to send and plan than the lookup itself.
@@ -253,8 +230,8 @@ class _Importer:
         return column.in_(keys)
 
     def _existing(self, keys: list[str]) -> dict[str, tuple[str, str]]:
-        model = Listing if self.kind.name == "listing" else Restriction
-        key_col = getattr(model, self.kind.key)
+        model = Listing if self.kind == "listing" else Restriction
+        key_col = getattr(model, self.key)
         stmt = select(key_col, model.status, model.court_code).where(self._among(key_col, keys))
         return {row[0]: (row[1], row[2]) for row in self.lookup.execute(stmt)}
 
@@ -264,80 +241,66 @@ class _Importer:
         stmt = select(Listing.listing_id).where(self._among(Listing.listing_id, sorted(ids)))
         return set(self.lookup.execute(stmt).scalars())
 
-    def flush(self) -> None:
-        chunk, self.chunk = self.chunk, []
-        if not chunk:
-            return
-        existing = self._existing([p.values[self.kind.key] for p in chunk])
-        links = (
-            self._known_listings({p.values["listing_id"] for p in chunk if p.values["listing_id"]})
-            if self.kind.name == "restriction" else set()
-        )
-        new: list[_Pending] = []
-        for pending in chunk:
-            key = pending.values[self.kind.key]
-            link = pending.values.get("listing_id") if self.kind.name == "restriction" else None
-            if link and link not in links:
-                problem = FieldProblem("listing_id", f"no listing {link} exists")
-                self.reject(Rejection(pending.line, (problem,)), pending.text)
-            elif key in existing:
-                status, court = existing[key]
-                problem = None
-                if status != "active":
-                    problem = FieldProblem(
-                        self.kind.key, f"{key} is {status}; only an active record can be corrected"
-                    )
-                elif self.actor.court_code not in (None, court):
-                    problem = FieldProblem(self.kind.key, f"{key} belongs to court {court}")
-                if problem:
-                    self.reject(Rejection(pending.line, (problem,)), pending.text)
-                else:
-                    self.corrections.append(pending)
+    def take(self, outcomes: list[Prepared | Rejected]) -> None:
+        """Sort a prepared chunk into new rows, corrections and rejections."""
+        self.report.lines += len(outcomes)
+        fresh: list[Prepared] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Rejected):
+                self.reject(outcome.rejection, outcome.text)
+            elif outcome.key in self.seen:
+                reason = f"{outcome.key} appears more than once in this file"
+                self.reject(Rejection(outcome.line, (FieldProblem(self.key, reason),)),
+                            outcome.text)
             else:
-                new.append(pending)
+                self.seen.add(outcome.key)
+                fresh.append(outcome)
+        if not fresh:
+            return
+        existing = self._existing([p.key for p in fresh])
+        links = self._known_listings({p.link for p in fresh if p.link})
+        new: list[Prepared] = []
+        for p in fresh:
+            problem = None
+            if p.link and p.link not in links:
+                problem = FieldProblem("listing_id", f"no listing {p.link} exists")
+            elif p.key in existing:
+                status, court = existing[p.key]
+                if status != "active":
+                    reason = f"{p.key} is {status}; only an active record can be corrected"
+                    problem = FieldProblem(self.key, reason)
+                elif self.actor.court_code not in (None, court):
+                    problem = FieldProblem(self.key, f"{p.key} belongs to court {court}")
+                else:
+                    self.corrections.append(p)
+                    continue
+            if problem is not None:
+                self.reject(Rejection(p.line, (problem,)), p.text)
+            else:
+                new.append(p)
         if self.writing and new:
-            self._write_new(new)
-
-    def _write_new(self, new: list[_Pending]) -> None:
-        events: list[tuple[str, str, str, dict[str, Any]]] = []
-        if self.kind.name == "listing":
-            rows = []
-            for p in new:
-                v = p.values
-                v["status"], v["status_reason"], v["version"] = "active", None, 1
-                rows.append(_listing_row(v))
-                events.append(("listing.added", "listing", v["listing_id"], listing_state(v)))
-            self.writer.stream("listings", _LISTING_COLUMNS, rows, _LISTING_JSON)
-        else:
-            rows, persons = [], []
-            for p in new:
-                v = p.values
-                v["status"], v["status_reason"], v["version"] = "active", None, 1
-                rows.append(_restriction_row(v))
-                for i, person in enumerate(v["bound_persons"], start=1):
-                    persons.append((v["order_id"], i, person["name"], person["id_number"],
-                                    person["role"]))
-                events.append(("restriction.issued", "restriction", v["order_id"],
-                               restriction_state(v, v["bound_persons"], [])))
-            self.writer.stream("restrictions", _RESTRICTION_COLUMNS, rows, _RESTRICTION_JSON)
-            if persons:
-                self.writer.defer("bound_persons", _PERSON_COLUMNS, persons)
-        self.writer.stage_events(events)
-        self.report.added += len(new)
+            table, columns = (("listings", LISTING_COLUMNS) if self.kind == "listing"
+                              else ("restrictions", RESTRICTION_COLUMNS))
+            self.writer.write(table, columns, [p.main for p in new])
+            self.writer.defer("bound_persons", PERSON_COLUMNS,
+                              [row for p in new for row in p.persons])
+            self.writer.stage_events([p.event for p in new])
+            self.report.added += len(new)
 
     def apply_corrections(self) -> None:
-        correct = (registry.correct_listing if self.kind.name == "listing"
+        correct = (registry.correct_listing if self.kind == "listing"
                    else registry.correct_restriction)
-        for pending in self.corrections:
+        for p in self.corrections:
+            raw = parse_item(orjson.loads(p.text) if self.header is None else
+                             next(csv.reader([p.text])), self.header)
             try:
-                event = correct(
-                    self.session, pending.values[self.kind.key],
-                    to_import_shape(pending.values, pending.values.keys()),
-                    reason=self.correction_reason, actor=self.actor, now=self.now, replace=True,
-                )
+                if isinstance(raw, Rejection):  # pragma: no cover - it parsed in the worker
+                    raise InvalidRecord(raw.problems)
+                event = correct(self.session, p.key, raw, reason=self.correction_reason,
+                                actor=self.actor, now=self.now, replace=True)
             except (InvalidRecord, Conflict, NotFound) as exc:  # pragma: no cover - prechecked
-                problems = getattr(exc, "problems", (FieldProblem(self.kind.key, str(exc)),))
-                self.reject(Rejection(pending.line, tuple(problems)), pending.text)
+                problems = getattr(exc, "problems", (FieldProblem(self.key, str(exc)),))
+                self.reject(Rejection(p.line, tuple(problems)), p.text)
                 continue
             if event is None:
                 self.report.unchanged += 1
@@ -376,18 +339,27 @@ def import_records(
     skip_invalid: bool = False,
     correction_reason: str = "data_inaccurate",
     encoding: str = "utf-8-sig",
+    workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_reject: Callable[[Rejection], None] | None = None,
 ) -> ImportReport:
-    """Import ``source`` (``.jsonl``/``.ndjson`` or ``.csv``) in one transaction."""
-    spec = KINDS[kind]
+    """Import ``source`` (``.jsonl``/``.ndjson`` or ``.csv``) in one transaction.
+
+    ``workers`` is the number of preparing processes; by default one per core
+    for a big file and none (inline) for a small one.
+    """
+    if kind not in KEYS:
+        raise ValueError(f"unknown record kind {kind!r}")
     report = ImportReport(kind=kind, source=source.name)
     if source.suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
         raise InvalidRecord([FieldProblem("FILE", f"{source.name}: expected .jsonl or .csv")])
+    if workers is None:
+        big = source.stat().st_size >= POOL_MIN_BYTES
+        workers = (os.cpu_count() or 1) if big else 1
     try:
-        _run(factory, source, spec, report, actor=actor, now=now, skip_invalid=skip_invalid,
-             correction_reason=correction_reason, encoding=encoding, on_progress=on_progress,
-             on_reject=on_reject)
+        _run(factory, source, kind, report, actor=actor, now=now, skip_invalid=skip_invalid,
+             correction_reason=correction_reason, encoding=encoding, workers=workers,
+             on_progress=on_progress, on_reject=on_reject)
     except _Abort:
         return report
     report.committed = True
@@ -395,37 +367,38 @@ def import_records(
 
 
 def _run(
-    factory: sessionmaker[Session], source: Path, spec: _Kind, report: ImportReport, *,
+    factory: sessionmaker[Session], source: Path, kind: str, report: ImportReport, *,
     actor: Actor, now: datetime, skip_invalid: bool, correction_reason: str, encoding: str,
-    on_progress: Callable[[int], None] | None, on_reject: Callable[[Rejection], None] | None,
+    workers: int, on_progress: Callable[[int], None] | None,
+    on_reject: Callable[[Rejection], None] | None,
 ) -> None:
-    suffix = source.suffix.lower()
-    kind = spec.name
-    with source.open("rb") as raw_stream, session_scope(factory) as session:
-        header: str | None = None
-        if suffix == ".csv":
-            header, items = _read_csv(raw_stream, encoding)
+    with source.open("rb") as stream, _preparer(workers) as prepare, \
+            session_scope(factory) as session:
+        header: tuple[str, ...] | None = None
+        header_text: str | None = None
+        items: Iterator[Item]
+        if source.suffix.lower() == ".csv":
+            parsed = _read_csv(stream, encoding)
+            header, header_text, items = parsed.header_names, parsed.header_text, parsed.items
         else:
-            items = _read_jsonl(raw_stream)
-        rejects = _Rejects(source, header) if skip_invalid else None
+            items = _read_jsonl(stream)
+        rejects = _Rejects(source, header_text) if skip_invalid else None
         importer = _Importer(
-            session, spec, report, actor=actor, now=now, correction_reason=correction_reason,
-            skip_invalid=skip_invalid, on_reject=on_reject, rejects=rejects,
+            session, kind, report, actor=actor, now=now, correction_reason=correction_reason,
+            skip_invalid=skip_invalid, on_reject=on_reject, rejects=rejects, header=header,
         )
+        positions: deque[int] = deque()
         try:
-            last_pos = 0
-            for number, text, item in items:
-                importer.feed(number, text, item)
-                if on_progress is not None and number % 1000 == 0:
-                    pos = raw_stream.tell()
-                    on_progress(pos - last_pos)
-                    last_pos = pos
-            importer.flush()
+            done = 0
+            for outcomes in prepare(importer.jobs(items, positions, stream)):
+                importer.take(outcomes)
+                position = positions.popleft()
+                if on_progress is not None:
+                    on_progress(position - done)
+                done = position
             importer.writer.finish()
             if importer.writing:
                 importer.apply_corrections()
-            if on_progress is not None:
-                on_progress(raw_stream.tell() - last_pos)
             if report.rejected and not skip_invalid:
                 raise _Abort
             importer.publish()

@@ -7,7 +7,6 @@ so the record, its event and its audit trail commit or vanish together.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -34,11 +33,7 @@ from hub.errors import Conflict, FieldProblem, InvalidRecord, InvalidValue, NotF
 from hub.services import audit
 from hub.services.actors import Actor
 from hub.services.feed import append_event
-
-
-def new_record_id(prefix: str, now: datetime) -> str:
-    """An id for a record the court system sent without one."""
-    return f"{prefix}-{now:%Y}-H{secrets.token_hex(5).upper()}"
+from hub.services.ids import new_record_id
 
 
 def _reason(kind: str, code: str) -> str:

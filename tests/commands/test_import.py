@@ -159,3 +159,28 @@ def test_broken_json_line_is_reported(
     assert result.exit_code == 1
     assert "line 2: (line): not valid JSON" in result.output
     assert count(hub_ctx, Listing) == 0
+
+
+def test_worker_processes_give_the_same_result_as_inline(
+    hub_ctx: HubContext, tmp_path: Path
+) -> None:
+    from hub.services.actors import Actor
+    from hub.services.importer import import_records
+    from tests.conftest import NOW
+
+    records = good_listings(4500)  # three chunks
+    records[3000]["id_number"] = "110105198503150018"
+    src = write_jsonl(tmp_path / "many.jsonl", records)
+    seen: list[str] = []
+    report = import_records(hub_ctx.sessions, src, kind="listing", actor=Actor("cli:t"),
+                            now=NOW, workers=2, skip_invalid=True,
+                            on_reject=lambda r: seen.append(str(r)))
+    assert report.committed
+    assert (report.added, report.rejected) == (4499, 1)
+    assert seen == [seen[0]]
+    assert seen[0].startswith("line 3001: id_number:")
+    with hub_ctx.sessions() as s:
+        seqs = list(s.scalars(select(ChangeEvent.seq).order_by(ChangeEvent.seq)))
+        keys = list(s.scalars(select(ChangeEvent.record_key).order_by(ChangeEvent.seq)))
+    assert seqs == list(range(1, 4500))
+    assert keys[:3] == ["L-2024-000001", "L-2024-000002", "L-2024-000003"]  # file order

@@ -1,0 +1,1 @@
+"""Configuration files of the hub: loading and validating the partner TOML files."""

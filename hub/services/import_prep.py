@@ -1,0 +1,159 @@
+"""The per-line half of an import: parse, validate, and encode rows for the database.
+
+Pure and picklable, so a big import runs it in worker processes (validation is
+most of an import's CPU) while the parent streams the prepared rows to the
+database; a small import runs it inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from operator import itemgetter
+from typing import Any
+
+import orjson
+
+from hub.core.flat import unflatten_row
+from hub.core.records import listing_state, restriction_state
+from hub.core.rules import LISTING_FIELDS, RESTRICTION_FIELDS, validate_listing, validate_restriction
+from hub.db.copytext import copy_line, copy_text
+from hub.errors import FieldProblem, HubError, InvalidRecord
+from hub.services.actors import Actor
+from hub.services.ids import new_record_id
+
+LISTING_COLUMNS = (*LISTING_FIELDS, "status", "status_reason", "version")
+RESTRICTION_SCALARS = tuple(f for f in RESTRICTION_FIELDS if f != "bound_persons")
+RESTRICTION_COLUMNS = (*RESTRICTION_SCALARS, "status", "status_reason", "version")
+PERSON_COLUMNS = ("order_id", "position", "name", "id_number", "role")
+_JSON = frozenset(
+    ("legal_representative", "travel_documents", "behaviours", "categories")
+)
+_listing_row = itemgetter(*LISTING_COLUMNS)
+_restriction_row = itemgetter(*RESTRICTION_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line: int
+    problems: tuple[FieldProblem, ...]
+
+    def __str__(self) -> str:
+        return "; ".join(f"line {self.line}: {p.field}: {p.reason}" for p in self.problems)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A valid line, ready to write: encoded for COPY (bytes) or executemany (tuples)."""
+
+    line: int
+    text: str
+    key: str
+    link: str | None
+    main: Any
+    persons: list[Any]
+    event: bytes
+
+
+@dataclass(slots=True)
+class Rejected:
+    rejection: Rejection
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkJob:
+    kind: str  # listing | restriction
+    today: date
+    now: datetime
+    court_code: str | None  # the actor's court, None for all courts
+    copy: bool  # True: COPY text lines (PostgreSQL); False: tuples for executemany
+    header: tuple[str, ...] | None  # CSV column names; None for JSON Lines
+    #: (line number, original text, JSON bytes or CSV cells)
+    items: list[tuple[int, str, Any]]
+
+
+def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | Rejection:
+    """JSON bytes or CSV cells to an import mapping; a Rejection says why not."""
+    if header is None:
+        try:
+            obj = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            return Rejection(0, (FieldProblem("(line)", f"not valid JSON: {exc}"),))
+        if not isinstance(obj, dict):
+            return Rejection(0, (FieldProblem("(line)", "not a JSON object"),))
+        return obj
+    if len(payload) != len(header):
+        reason = f"has {len(payload)} cells, the header has {len(header)}"
+        return Rejection(0, (FieldProblem("(line)", reason),))
+    return unflatten_row(dict(zip(header, payload, strict=True)))
+
+
+def _encode(row: Sequence[Any], columns: Sequence[str], copy: bool) -> Any:
+    out = list(row)
+    for i, name in enumerate(columns):
+        value = out[i]
+        if name in _JSON and value is not None:
+            out[i] = orjson.dumps(value).decode()
+        elif not copy and isinstance(value, date):
+            # sqlite3's date adapters are deprecated; SQLAlchemy's SQLite Date reads ISO text.
+            out[i] = value.isoformat()
+    return copy_line(out) if copy else tuple(out)
+
+
+def event_line(type_: str, kind: str, key: str, state: dict[str, Any]) -> bytes:
+    """A change event without its seq, as spooled until the import commits."""
+    # Codes and validated ids hold no tab or newline; orjson's output has none either.
+    return f"{type_}\t{kind}\t{key}\t{copy_text(orjson.dumps(state).decode())}\n".encode()
+
+
+def validate_item(
+    kind: str, item: dict[str, Any], *, today: date, now: datetime, court_code: str | None
+) -> dict[str, Any]:
+    """Validate one import mapping, check the actor's court, assign a missing id."""
+    validate = validate_listing if kind == "listing" else validate_restriction
+    values = validate(item, today=today)
+    Actor("import", court_code).check_court(values["court_code"])
+    key_name = "listing_id" if kind == "listing" else "order_id"
+    if values[key_name] is None:
+        values[key_name] = new_record_id("L" if kind == "listing" else "R", now)
+    return values
+
+
+def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
+    out: list[Prepared | Rejected] = []
+    for number, text, payload in job.items:
+        item = parse_item(payload, job.header)
+        if isinstance(item, Rejection):
+            out.append(Rejected(Rejection(number, item.problems), text))
+            continue
+        try:
+            v = validate_item(job.kind, item, today=job.today, now=job.now,
+                              court_code=job.court_code)
+        except InvalidRecord as exc:
+            out.append(Rejected(Rejection(number, exc.problems), text))
+            continue
+        except HubError as exc:  # another court's record
+            out.append(Rejected(Rejection(number, (FieldProblem("court_code", str(exc)),)), text))
+            continue
+        v["status"], v["status_reason"], v["version"] = "active", None, 1
+        if job.kind == "listing":
+            key = v["listing_id"]
+            out.append(Prepared(
+                number, text, key, None, _encode(_listing_row(v), LISTING_COLUMNS, job.copy), [],
+                event_line("listing.added", "listing", key, listing_state(v)),
+            ))
+        else:
+            key = v["order_id"]
+            persons = [
+                _encode((key, i, p["name"], p["id_number"], p["role"]), PERSON_COLUMNS, job.copy)
+                for i, p in enumerate(v["bound_persons"], start=1)
+            ]
+            out.append(Prepared(
+                number, text, key, v["listing_id"],
+                _encode(_restriction_row(v), RESTRICTION_COLUMNS, job.copy), persons,
+                event_line("restriction.issued", "restriction", key,
+                           restriction_state(v, v["bound_persons"], [])),
+            ))
+    return out
