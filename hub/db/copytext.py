@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,18 +16,40 @@ def copy_text(value: str) -> str:
     return value
 
 
+def _bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def _null(_value: None) -> str:
+    return "\\N"
+
+
+def _date(value: date) -> str:
+    return value.isoformat()
+
+
+# Dispatch on the exact type: one dict lookup per field on the import's hot path.
+_ENCODERS: dict[type, Callable[[Any], str]] = {
+    str: copy_text, type(None): _null, bool: _bool, int: str, date: _date,
+}
+
+
 def copy_field(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return copy_text(value)
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    encode = _ENCODERS.get(type(value))
+    if encode is None:
+        if isinstance(value, date):
+            return value.isoformat()
+        return copy_text(str(value))
+    return encode(value)
+
+
+_PLAIN = str.isprintable
 
 
 def copy_line(row: Sequence[Any]) -> bytes:
     """One row as a COPY text line (JSON columns must already be strings)."""
-    return ("\t".join(map(copy_field, row)) + "\n").encode()
+    # Inline fast path for the common case, a printable string without a
+    # backslash (no tab, newline or CR either: those are not printable).
+    return ("\t".join([
+        v if type(v) is str and "\\" not in v and _PLAIN(v) else copy_field(v) for v in row
+    ]) + "\n").encode()

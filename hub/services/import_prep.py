@@ -16,8 +16,13 @@ from typing import Any
 import orjson
 
 from hub.core.flat import unflatten_row
-from hub.core.records import listing_state, restriction_state
-from hub.core.rules import LISTING_FIELDS, RESTRICTION_FIELDS, validate_listing, validate_restriction
+from hub.core.records import restriction_state
+from hub.core.rules import (
+    LISTING_FIELDS,
+    RESTRICTION_FIELDS,
+    validate_listing,
+    validate_restriction,
+)
 from hub.db.copytext import copy_line, copy_text
 from hub.errors import FieldProblem, HubError, InvalidRecord
 from hub.services.actors import Actor
@@ -48,7 +53,6 @@ class Prepared:
     """A valid line, ready to write: encoded for COPY (bytes) or executemany (tuples)."""
 
     line: int
-    text: str
     key: str
     link: str | None
     main: Any
@@ -59,7 +63,6 @@ class Prepared:
 @dataclass(slots=True)
 class Rejected:
     rejection: Rejection
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,8 @@ class ChunkJob:
     court_code: str | None  # the actor's court, None for all courts
     copy: bool  # True: COPY text lines (PostgreSQL); False: tuples for executemany
     header: tuple[str, ...] | None  # CSV column names; None for JSON Lines
-    #: (line number, original text, JSON bytes or CSV cells)
-    items: list[tuple[int, str, Any]]
+    #: (line number, JSON bytes or CSV cells); one outcome comes back per item, in order
+    items: list[tuple[int, Any]]
 
 
 def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | Rejection:
@@ -123,27 +126,30 @@ def validate_item(
 
 def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
     out: list[Prepared | Rejected] = []
-    for number, text, payload in job.items:
+    for number, payload in job.items:
         item = parse_item(payload, job.header)
         if isinstance(item, Rejection):
-            out.append(Rejected(Rejection(number, item.problems), text))
+            out.append(Rejected(Rejection(number, item.problems)))
             continue
         try:
             v = validate_item(job.kind, item, today=job.today, now=job.now,
                               court_code=job.court_code)
         except InvalidRecord as exc:
-            out.append(Rejected(Rejection(number, exc.problems), text))
+            out.append(Rejected(Rejection(number, exc.problems)))
             continue
         except HubError as exc:  # another court's record
-            out.append(Rejected(Rejection(number, (FieldProblem("court_code", str(exc)),)), text))
+            out.append(Rejected(Rejection(number, (FieldProblem("court_code", str(exc)),))))
             continue
         v["status"], v["status_reason"], v["version"] = "active", None, 1
         if job.kind == "listing":
             key = v["listing_id"]
-            out.append(Prepared(
-                number, text, key, None, _encode(_listing_row(v), LISTING_COLUMNS, job.copy), [],
-                event_line("listing.added", "listing", key, listing_state(v)),
-            ))
+            main = _encode(_listing_row(v), LISTING_COLUMNS, job.copy)
+            del v["version"]
+            # v now holds exactly the listing state's fields; orjson writes its
+            # dates as ISO text, so this is listing_state(v) without a copy
+            # (tests/services/test_import_state.py holds them equal).
+            out.append(Prepared(number, key, None, main, [],
+                                event_line("listing.added", "listing", key, v)))
         else:
             key = v["order_id"]
             persons = [
@@ -151,7 +157,7 @@ def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
                 for i, p in enumerate(v["bound_persons"], start=1)
             ]
             out.append(Prepared(
-                number, text, key, v["listing_id"],
+                number, key, v["listing_id"],
                 _encode(_restriction_row(v), RESTRICTION_COLUMNS, job.copy), persons,
                 event_line("restriction.issued", "restriction", key,
                            restriction_state(v, v["bound_persons"], [])),

@@ -29,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
 from sqlalchemy import ARRAY, Connection, String, any_, cast, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -189,23 +188,24 @@ class _Importer:
         self.header = header
         self.writer = BulkWriter(self.conn)
         self.seen: set[str] = set()
-        self.corrections: list[Prepared] = []
+        self.corrections: list[tuple[Prepared, str]] = []
 
-    def jobs(self, items: Iterator[Item], positions: deque[int], stream: IO[bytes]) -> Iterator[
-        ChunkJob
-    ]:
+    def jobs(
+        self, items: Iterator[Item], chunks: deque[tuple[int, list[Item]]], stream: IO[bytes]
+    ) -> Iterator[ChunkJob]:
+        """Chunks of lines for the preparers; the texts stay here, in ``chunks``."""
         today = court_date(self.now)
         chunk: list[Item] = []
         for item in items:
             chunk.append(item)
             if len(chunk) == CHUNK:
-                positions.append(stream.tell())
+                chunks.append((stream.tell(), chunk))
                 yield ChunkJob(self.kind, today, self.now, self.actor.court_code,
-                               self.writer.copy, self.header, chunk)
+                               self.writer.copy, self.header, [(n, p) for n, _t, p in chunk])
                 chunk = []
-        positions.append(stream.tell())
+        chunks.append((stream.tell(), chunk))
         yield ChunkJob(self.kind, today, self.now, self.actor.court_code, self.writer.copy,
-                       self.header, chunk)
+                       self.header, [(n, p) for n, _t, p in chunk])
 
     @property
     def writing(self) -> bool:
@@ -241,17 +241,18 @@ class _Importer:
         stmt = select(Listing.listing_id).where(self._among(Listing.listing_id, sorted(ids)))
         return set(self.lookup.execute(stmt).scalars())
 
-    def take(self, outcomes: list[Prepared | Rejected]) -> None:
+    def take(self, outcomes: list[Prepared | Rejected], items: list[Item]) -> None:
         """Sort a prepared chunk into new rows, corrections and rejections."""
         self.report.lines += len(outcomes)
         fresh: list[Prepared] = []
+        texts = {number: text for number, text, _payload in items}
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
-                self.reject(outcome.rejection, outcome.text)
+                self.reject(outcome.rejection, texts[outcome.rejection.line])
             elif outcome.key in self.seen:
                 reason = f"{outcome.key} appears more than once in this file"
                 self.reject(Rejection(outcome.line, (FieldProblem(self.key, reason),)),
-                            outcome.text)
+                            texts[outcome.line])
             else:
                 self.seen.add(outcome.key)
                 fresh.append(outcome)
@@ -272,10 +273,10 @@ class _Importer:
                 elif self.actor.court_code not in (None, court):
                     problem = FieldProblem(self.key, f"{p.key} belongs to court {court}")
                 else:
-                    self.corrections.append(p)
+                    self.corrections.append((p, texts[p.line]))
                     continue
             if problem is not None:
-                self.reject(Rejection(p.line, (problem,)), p.text)
+                self.reject(Rejection(p.line, (problem,)), texts[p.line])
             else:
                 new.append(p)
         if self.writing and new:
@@ -290,9 +291,9 @@ class _Importer:
     def apply_corrections(self) -> None:
         correct = (registry.correct_listing if self.kind == "listing"
                    else registry.correct_restriction)
-        for p in self.corrections:
-            raw = parse_item(orjson.loads(p.text) if self.header is None else
-                             next(csv.reader([p.text])), self.header)
+        for p, text in self.corrections:
+            raw = parse_item(text.encode() if self.header is None else
+                             next(csv.reader([text])), self.header)
             try:
                 if isinstance(raw, Rejection):  # pragma: no cover - it parsed in the worker
                     raise InvalidRecord(raw.problems)
@@ -300,7 +301,7 @@ class _Importer:
                                 actor=self.actor, now=self.now, replace=True)
             except (InvalidRecord, Conflict, NotFound) as exc:  # pragma: no cover - prechecked
                 problems = getattr(exc, "problems", (FieldProblem(self.key, str(exc)),))
-                self.reject(Rejection(p.line, tuple(problems)), p.text)
+                self.reject(Rejection(p.line, tuple(problems)), text)
                 continue
             if event is None:
                 self.report.unchanged += 1
@@ -387,12 +388,12 @@ def _run(
             session, kind, report, actor=actor, now=now, correction_reason=correction_reason,
             skip_invalid=skip_invalid, on_reject=on_reject, rejects=rejects, header=header,
         )
-        positions: deque[int] = deque()
+        chunks: deque[tuple[int, list[Item]]] = deque()
         try:
             done = 0
-            for outcomes in prepare(importer.jobs(items, positions, stream)):
-                importer.take(outcomes)
-                position = positions.popleft()
+            for outcomes in prepare(importer.jobs(items, chunks, stream)):
+                position, chunk = chunks.popleft()
+                importer.take(outcomes, chunk)
                 if on_progress is not None:
                     on_progress(position - done)
                 done = position

@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=40), nullable=False),
     sa.Column('record_kind', sa.String(length=16), nullable=False),
     sa.Column('record_key', sa.String(length=64), nullable=False),
-    sa.Column('state', sa.JSON(none_as_null=True), nullable=False),
+    sa.Column('state', sa.Text(), nullable=False),
     sa.Column('reason', sa.String(length=64), nullable=True),
     sa.Column('changed_fields', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
