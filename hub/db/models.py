@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -238,3 +237,39 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(Json)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class PartnerBatch(Base):
+    """One batch written for a partner: its range, files, and whether it may go out."""
+
+    __tablename__ = "partner_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # full | delta
+    from_seq: Mapped[int] = mapped_column(BigInteger)
+    to_seq: Mapped[int] = mapped_column(BigInteger)
+    previous_batch_id: Mapped[str | None] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: ready | held | released | sent | acknowledged
+    status: Mapped[str] = mapped_column(String(16))
+    counts: Mapped[dict[str, int]] = mapped_column(Json)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    held_reason: Mapped[str | None] = mapped_column(String(300))
+    released_by: Mapped[str | None] = mapped_column(String(120))
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PartnerProgress(Base):
+    """Per partner: how far the log has been exported, delivered and acknowledged."""
+
+    __tablename__ = "partner_progress"
+
+    partner: Mapped[str] = mapped_column(String(32), primary_key=True)
+    exported_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    acked_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_batch_id: Mapped[str | None] = mapped_column(String(160))
+    #: Active rows the partner holds after the batches so far (the release gate's base).
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
