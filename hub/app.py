@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from hub.api.wellknown import bp as wellknown_bp
 from hub.context import HubContext
 from hub.current import hub_context
 from hub.services.feed import high_water
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(SECRET_KEY=settings.secret_key)
     app.extensions["hub"] = context
+    app.register_blueprint(wellknown_bp)
 
     @app.get("/healthz")
     def healthz() -> Any:

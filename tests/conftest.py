@@ -37,8 +37,9 @@ def _unavailable(what: str, why: object) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_context() -> Iterator[HubContext]:
-    settings = Settings.from_env({"HUB_DATABASE_URL": PG_URL, "HUB_INSTANCE_PATH": "/nonexistent"})
+def pg_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubContext]:
+    instance = tmp_path_factory.mktemp("pg-instance")
+    settings = Settings.from_env({"HUB_DATABASE_URL": PG_URL, "HUB_INSTANCE_PATH": str(instance)})
     ctx = HubContext.build(settings)
     try:
         with ctx.engine.begin() as conn:

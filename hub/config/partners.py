@@ -15,6 +15,7 @@ import hub
 from hub.errors import ConfigError
 from hub.partners.base import PartnerAdapter
 from hub.partners.model import ConfigProblem, PartnerConfig, PartnerConfigError, parse_partner
+from hub.settings import Settings
 
 #: Key of a problem that concerns a whole file rather than one of its keys.
 FILE_KEY: Final = "(file)"
@@ -239,3 +240,15 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any], over_source: str,
         for leaf in _leaf_keys(value, f"{dotted}."):
             origins[leaf] = over_source
     return merged
+
+
+def adapter_for(config: PartnerConfig) -> PartnerAdapter:
+    """The partner's adapter: its own class if the file names one, else the generic one."""
+    cls = resolve_adapter(config.adapter) if config.adapter else PartnerAdapter
+    return cls(config)
+
+
+def load_adapters(settings: Settings) -> dict[str, PartnerAdapter]:
+    """Every partner of this deployment (repo files merged with instance overrides)."""
+    configs = load_partners(settings.partners_path, settings.instance_path)
+    return {pid: adapter_for(config) for pid, config in configs.items()}

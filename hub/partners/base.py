@@ -1,13 +1,20 @@
 """The partner adapter contract: small, typed, pure hooks a quirky partner overrides.
 
-Most partners need no code: the generic adapter reads everything from their
-TOML file. A partner names a subclass (``adapter = "pkg.module:Class"``) only
-for what its file cannot express.
+Most partners need no code: this base class, driven by the partner's TOML
+file, is the generic adapter. A partner names a subclass
+(``adapter = "pkg.module:Class"``) only for what its file cannot express.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hub.exporters import Exporter, make_exporter
+from hub.exporters.xml import HUB_LIST, XmlDialect
+from hub.partners.fields import ALWAYS_FIELDS
+from hub.partners.projection import Row, project
 
 if TYPE_CHECKING:
     from hub.partners.model import PartnerConfig
@@ -18,6 +25,29 @@ class PartnerAdapter:
 
     #: Formats this adapter can write; ``None`` means any registered exporter.
     formats: ClassVar[frozenset[str] | None] = None
+    #: XML vocabulary for ``format = "xml"``.
+    xml_dialect: ClassVar[XmlDialect] = HUB_LIST
+    #: Output names of fields (CSV headers, JSON keys) where the partner has its own.
+    column_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(self, config: PartnerConfig) -> None:
         self.config = config
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Canonical fields of every row, in output order."""
+        return (*ALWAYS_FIELDS, *self.config.scope.fields)
+
+    def project(self, kind: str, state: Mapping[str, Any]) -> list[Row]:
+        """Rows this partner gets for one record state (``[]``: not its business)."""
+        return project(kind, state, self.config.scope)
+
+    def exporter(self) -> Exporter:
+        return make_exporter(
+            self.config.format, fields=self.fields, names=dict(self.column_names),
+            encoding=self.config.encoding, xml=self.xml_dialect,
+        )

@@ -102,9 +102,9 @@ _ORG_IDENTITY: Final = _IDENTITY | {"legal_representative"}
 _COURT: Final = frozenset(COURT_FIELDS)
 # When a listing took effect and when it ends: enough for an approval-time check.
 _LISTING_TERM: Final = frozenset({"decided_on", "listed_on", "expires_on"})
-# What is restricted, since when, and which temporary liftings apply now.
-_RESTRICTION: Final = frozenset({"order_id", "issued_on", "categories", "exemptions",
-                                 "listing_id", "role"})
+# What is restricted and since when. Exemptions (temporary liftings) cover air
+# and high-speed rail only (2019 opinion Art. 17), so only flight and rail get them.
+_RESTRICTION: Final = frozenset({"order_id", "issued_on", "categories", "listing_id", "role"})
 # A body deciding on an application needs identity, court and the listing's term only.
 _APPROVAL: Final = _ORG_IDENTITY | _COURT | _LISTING_TERM
 # A point of sale blocks a person by ID and refers them to the court, nothing more.
@@ -145,9 +145,9 @@ FIELDS_BY_MEASURE: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     # Restriction rules Art. 3 C1; 2016 SPC push of exit-entry documents [SRC S12]:
     # an airline needs identity including travel documents, what is restricted
     # and any exemption, and the court to refer the passenger to.
-    "flight": _POINT_OF_SALE | {"travel_documents"},
+    "flight": _POINT_OF_SALE | {"travel_documents", "exemptions"},
     # Art. 3 C1 and C9, same reasoning as flight; tickets are bought with passports too.
-    "rail": _POINT_OF_SALE | {"travel_documents"},
+    "rail": _POINT_OF_SALE | {"travel_documents", "exemptions"},
     # Art. 3 C2: hotels and venues register guests by resident ID.
     "hotel_venue": _POINT_OF_SALE,
     # Art. 3 C6: outbound group tours are booked with passports.
@@ -161,7 +161,7 @@ FIELDS_BY_MEASURE: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     # Opinion category 8 [SRC S9]: locating a debtor and querying identity,
     # documents and vehicles for the court needs the whole subject and both registers.
     "locate_and_query": frozenset(SUBJECT_FIELDS) | _COURT | _LISTING_TERM | _RESTRICTION
-    | {"bound_persons", "filed_on"},
+    | {"bound_persons", "filed_on", "exemptions"},
     # Opinion category 8: border control matches full identity and documents.
     "exit_control": _IDENTITY | {"gender", "birth_date", "travel_documents"} | _COURT
     | _LISTING_TERM,
@@ -170,7 +170,7 @@ FIELDS_BY_MEASURE: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
     # Opinion category 10: investigating refusal to enforce needs the
     # enforcement basis and the dishonest behaviours (B2, B3 above all).
     "criminal_referral": frozenset(SUBJECT_FIELDS) | _COURT | frozenset(LISTING_FIELDS)
-    | _RESTRICTION | {"bound_persons"},
+    | _RESTRICTION | {"bound_persons", "exemptions"},
     # Art. 6 of the 2017 rules fixes what a published record contains; the
     # publisher masks the ID number as the SPC site does (law-and-practice §7).
     "publicity": frozenset({

@@ -1,0 +1,110 @@
+"""Benchmark: full partner exports vs PostgreSQL's own COPY ... TO STDOUT of the same rows.
+
+Imports N generated records (listings and their restriction orders) into a
+fresh PostgreSQL database through `hub listings/restrictions import`, then, in
+the same run, times `hub export PARTNER --full` for a JSON Lines partner
+(ndrc), an XML partner (mps, the hub's own XSD) and a CSV partner (railway,
+GB18030) against `COPY (SELECT ...) TO STDOUT (FORMAT csv)` of the listings and
+orders, and reports each export's peak RSS (measured on the child process).
+
+    .venv/bin/python bench/export.py --records 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from hub.core import demo
+from hub.core.timeutil import court_date
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from importlib import import_module
+
+fresh_database = import_module("import").fresh_database
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_export"
+PARTNERS = (("jsonl", "ndrc"), ("xml", "mps"), ("csv", "railway"))
+
+
+def write_files(folder: Path, n: int) -> tuple[Path, Path]:
+    """About n records: each subject gives an order and (mostly) a listing."""
+    listings, orders = folder / "l.jsonl", folder / "r.jsonl"
+    subjects = max(1, round(n / 1.9))
+    today = court_date(datetime.now(UTC))
+    with listings.open("wb") as lf, orders.open("wb") as rf:
+        for kind, record in demo.generate(subjects, seed=3, today=today):
+            (lf if kind == "listing" else rf).write(
+                orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    return listings, orders
+
+
+def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall time and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def bench(n: int, url: str, hub: str) -> None:
+    dsn = fresh_database(url)
+    env = {**os.environ, "HUB_DATABASE_URL": url}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-export-") as tmp:
+        env["HUB_INSTANCE_PATH"] = str(Path(tmp) / "instance")
+        listings, orders = write_files(Path(tmp), n)
+        subprocess.run([hub, "db", "upgrade"], env=env, check=True, capture_output=True)
+        for kind, path in (("listings", listings), ("restrictions", orders)):
+            subprocess.run([hub, kind, "import", str(path)], env=env, check=True,
+                           capture_output=True)
+        with psycopg.connect(dsn) as conn:
+            records = conn.execute(
+                "SELECT (SELECT count(*) FROM listings) + (SELECT count(*) FROM restrictions)"
+            ).fetchone()[0]  # type: ignore[index]
+            start = time.perf_counter()
+            with Path(tmp, "copy.csv").open("wb") as out:
+                for table in ("listings", "restrictions"):
+                    with conn.cursor().copy(
+                        f"COPY (SELECT * FROM {table} ORDER BY 1) TO STDOUT (FORMAT csv)"
+                    ) as copy:
+                        for block in copy:
+                            out.write(block)
+            baseline = time.perf_counter() - start
+        print(f"\n{records:,} records in PostgreSQL")
+        print(f"  COPY ... TO STDOUT csv (baseline): {baseline:7.1f} s "
+              f"{records / baseline:10,.0f} rows/s")
+        for fmt, partner in PARTNERS:
+            out_dir = Path(tmp) / partner
+            elapsed, rss = run_measured([hub, "export", partner, "--full", "--out", str(out_dir)],
+                                        env)
+            manifest = next(out_dir.glob("*.manifest.json"))
+            rows = orjson.loads(manifest.read_bytes())["counts"]["records"]
+            print(f"  {fmt:5} ({partner:8}) {elapsed:7.1f} s {records / elapsed:10,.0f} "
+                  f"records/s, {rows:,} rows out, {elapsed / baseline:5.2f}x COPY, "
+                  f"peak RSS {rss} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--database-url", default=os.environ.get("HUB_BENCH_DATABASE_URL",
+                                                                 DEFAULT_URL))
+    args = parser.parse_args()
+    hub = str(Path(sys.executable).with_name("hub"))
+    for n in args.records:
+        bench(n, args.database_url, hub)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""``hub keys``: rotate, list and retire the hub's own signing keys."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup, FlaskGroup
+
+from hub.commands.common import context, utcnow
+from hub.errors import HubError
+from hub.keystore import KeyStore
+
+group = AppGroup("keys", help="The hub's signing keys (batch manifests, /.well-known/jwks.json).")
+
+
+def _store() -> KeyStore:
+    return KeyStore(context().settings.instance_path)
+
+
+@group.command("rotate", help="New signing key; the old one stays published. Prints the kid.")
+def rotate_cmd() -> None:
+    try:
+        kid = _store().rotate(utcnow())
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(kid)
+
+
+@group.command("list", help="One line per key: kid, created (UTC), state.")
+def list_cmd() -> None:
+    try:
+        entries = _store().entries()
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not entries:
+        click.echo("no signing keys yet; `hub keys rotate` makes one", err=True)
+        return
+    click.echo(f"{'KID':<43}  {'CREATED':<20}  STATE")
+    for e in entries:
+        created = e.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{e.kid:<43}  {created:<20}  {e.state}")
+
+
+@group.command("retire", help="Drop a published key from the JWKS and delete its private key.")
+@click.argument("kid")
+def retire_cmd(kid: str) -> None:
+    try:
+        _store().retire(kid)
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"key {kid} retired")
+
+
+def register(cli: FlaskGroup) -> None:
+    cli.add_command(group)

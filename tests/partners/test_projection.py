@@ -1,0 +1,104 @@
+"""Projection: data minimisation and the expansion of organisations to bound persons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.config.partners import adapter_for, default_partners_dir, load_partners
+from hub.core.records import listing_state, restriction_state
+from hub.core.rules import validate_listing, validate_restriction
+from hub.partners.base import PartnerAdapter
+from hub.partners.fields import ALWAYS_FIELDS, PROJECTED_FIELDS
+from hub.partners.projection import withdrawn
+from tests.conftest import NOW
+from tests.samples import org_listing, org_restriction, person_listing
+
+TODAY = NOW.date()
+ORG_ONLY = ("legal_representative", "subject_type")
+
+
+@pytest.fixture(scope="module")
+def adapters() -> dict[str, PartnerAdapter]:
+    return {pid: adapter_for(c) for pid, c in load_partners(default_partners_dir()).items()}
+
+
+def _listing(raw: dict[str, Any]) -> dict[str, Any]:
+    return listing_state({**validate_listing(raw, today=TODAY), "status": "active",
+                          "status_reason": None})
+
+
+def _order(raw: dict[str, Any], exemptions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    v = validate_restriction(raw, today=TODAY)
+    return restriction_state({**v, "status": "active", "status_reason": None},
+                             v["bound_persons"], exemptions or [])
+
+
+EXEMPTION = {"id": 1, "person": "320102197907040241", "categories": ["C1"], "from": "2026-11-25",
+             "until": "2026-12-01", "reason": "illness", "status": "active"}
+
+
+def test_person_only_partner_gets_bound_persons_not_the_organisation(
+    adapters: dict[str, PartnerAdapter],
+) -> None:
+    railway = adapters["railway"]
+    rows = railway.project("restriction", _order(org_restriction(), [EXEMPTION]))
+    assert [(r["record_key"], r["id_number"], r["role"]) for r in rows] == [
+        ("R-2024-000002#legal_representative#320102197907040241", "320102197907040241",
+         "legal_representative")]
+    row = rows[0]
+    assert row["name"] == "李娜"  # the person's name, never the company's
+    assert "北京某某贸易有限公司" not in repr(row)
+    assert "91110105MA01ABCD5F" not in repr(row)
+    assert not set(ORG_ONLY) & set(row)
+    assert row["exemptions"] == [EXEMPTION]  # rail sees the exemption window
+    assert railway.project("listing", _listing(org_listing())) == []  # firms are not persons
+
+
+def test_fields_outside_scope_never_appear(adapters: dict[str, PartnerAdapter]) -> None:
+    states = [("listing", _listing(person_listing())), ("listing", _listing(org_listing())),
+              ("restriction", _order(org_restriction(), [EXEMPTION]))]
+    for adapter in adapters.values():
+        allowed = set(ALWAYS_FIELDS) | set(adapter.config.scope.fields)
+        for kind, state in states:
+            for row in adapter.project(kind, state):
+                assert set(row) <= allowed, adapter.id
+                assert set(row) - set(ALWAYS_FIELDS) <= set(PROJECTED_FIELDS)
+
+
+def test_exemptions_reach_only_flight_and_rail(adapters: dict[str, PartnerAdapter]) -> None:
+    order = _order(org_restriction(), [EXEMPTION])
+    for adapter in adapters.values():
+        sees = any(r.get("exemptions") for r in adapter.project("restriction", order))
+        measures = set(adapter.config.measures)
+        if sees:
+            assert measures & {"flight", "rail", "locate_and_query", "criminal_referral",
+                               "credit_reporting"}, adapter.id
+    assert any(r["exemptions"] for r in adapters["travelsky"].project("restriction", order))
+
+
+def test_released_person_and_withdrawn_rows(adapters: dict[str, PartnerAdapter]) -> None:
+    order = _order(org_restriction())
+    order["bound_persons"][0]["released_on"] = "2026-11-25"
+    order["bound_persons"][0]["release_reason"] = "representative_replaced"
+    [row] = adapters["railway"].project("restriction", order)
+    assert (row["status"], row["status_reason"]) == ("released", "representative_replaced")
+    gone = withdrawn(row)
+    assert gone["status"] == "withdrawn"
+    assert gone["record_key"] == row["record_key"]
+    assert gone["id_number"] is None
+
+
+def test_railway_ignores_orders_without_rail_categories(
+    adapters: dict[str, PartnerAdapter],
+) -> None:
+    assert adapters["railway"].project("restriction",
+                                       _order(org_restriction(categories=["C3", "C5"]))) == []
+    assert adapters["railway"].project("restriction",
+                                       _order(org_restriction(categories=["C9"])))
+
+
+def test_ndrc_labels_codes(adapters: dict[str, PartnerAdapter]) -> None:
+    [row] = adapters["ndrc"].project("listing", _listing(org_listing()))
+    assert row["behaviours"][0].startswith("B3 ")

@@ -1,0 +1,114 @@
+"""Batches: files, manifest and signature, chained deltas, and the release gate."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from hub.config.partners import adapter_for, default_partners_dir, load_partners
+from hub.context import HubContext
+from hub.core.signing import verify_detached
+from hub.db.engine import session_scope
+from hub.db.models import AuditEntry, PartnerBatch
+from hub.errors import Conflict
+from hub.keystore import KeyStore
+from hub.partners.base import PartnerAdapter
+from hub.partners.model import ReleaseGate
+from hub.services import registry
+from hub.services.actors import Actor
+from hub.services.batches import export_batch, release_batch
+from tests.conftest import NOW, invoke
+from tests.samples import person_listing
+
+ACTOR = Actor("cli:test")
+
+
+def _adapter(pid: str, gate: ReleaseGate | None = None) -> PartnerAdapter:
+    config = load_partners(default_partners_dir())[pid]
+    if gate is not None:
+        config = dataclasses.replace(config, release_gate=gate)
+    return adapter_for(config)
+
+
+def _add(ctx: HubContext, first: int, count: int) -> None:
+    with session_scope(ctx.sessions) as s:
+        for n in range(first, first + count):
+            registry.add_listing(s, person_listing(listing_id=f"L-B-{n:05d}",
+                                                   case_number=f"（2024）京0105执{n}号"),
+                                 actor=ACTOR, now=NOW)
+
+
+def test_full_then_deltas_chain_and_empty_delta_is_written(
+    hub_ctx: HubContext, tmp_path: Path
+) -> None:
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc")
+    _add(hub_ctx, 1, 3)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=False, actor=ACTOR, now=NOW)
+    assert (first.kind, first.from_seq, first.to_seq) == ("full", 0, 3)  # nothing before: full
+    with session_scope(hub_ctx.sessions) as s:
+        registry.remove_listing(s, "L-B-00002", reason="performed", actor=ACTOR, now=NOW)
+    second = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                          full=False, actor=ACTOR, now=NOW + timedelta(minutes=5))
+    assert (second.kind, second.from_seq, second.to_seq) == ("delta", 3, 4)
+    [row] = [orjson.loads(line) for line in second.data_path.read_bytes().splitlines()]
+    assert (row["record_key"], row["status"], row["status_reason"]) == (
+        "L-B-00002", "removed", "performed")
+    third = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=False, actor=ACTOR, now=NOW + timedelta(minutes=10))
+    assert third.counts["records"] == 0
+    assert third.data_path.exists()
+    assert third.data_path.read_bytes() == b""  # "nothing changed" is still a file
+    body = third.manifest_path.read_bytes()
+    manifest = orjson.loads(body)
+    assert manifest["previous_batch_id"] == second.batch_id
+    verify_detached(third.manifest_path.with_suffix(".jws").read_text(), body, keys.jwks())
+    assert not list(tmp_path.glob(".*.part"))  # no temporary file left behind
+
+
+def test_mass_removal_is_held_until_released(
+    hub_ctx: HubContext, tmp_path: Path, runner: FlaskCliRunner
+) -> None:
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc", ReleaseGate(max_removed_share=0.2, max_added_share=1.0,
+                                           min_records=5))
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path, full=True,
+                 actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in (1, 2, 3):  # 30 % of what the partner holds
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    held = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                        full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    assert held.status == "held"
+    assert held.held_reason is not None
+    assert "would remove 3 of the 10" in held.held_reason
+    listing = invoke(runner, "batches", "list", "ndrc")
+    assert "held: would remove 3 of the 10" in listing.output
+    release_batch(hub_ctx.sessions, held.batch_id, actor=Actor("cli:operator"))
+    with pytest.raises(Conflict):
+        release_batch(hub_ctx.sessions, held.batch_id, actor=Actor("cli:operator"))
+    with hub_ctx.sessions() as s:
+        batch = s.get(PartnerBatch, held.batch_id)
+        assert batch is not None
+        assert (batch.status, batch.released_by) == ("released", "cli:operator")
+        actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert actions[-3:] == ["batch.exported", "batch.held", "batch.released"]
+
+
+def test_export_command(hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    _add(hub_ctx, 1, 2)
+    result = invoke(runner, "export", "railway", "--full", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "full batch" in result.output
+    assert len(list(tmp_path.glob("railway_full_0-2_*.csv"))) == 1
+    result = invoke(runner, "export", "nobody")
+    assert result.exit_code == 2
+    assert "no partner 'nobody'" in result.output
