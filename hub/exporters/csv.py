@@ -63,6 +63,16 @@ def quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _is_plain(line: str, separators: int) -> bool:
+    """Whether ``line`` is plain cells joined by commas: none holds a comma, none needs
+    quotes or the formula guard."""
+    return (
+        line.count(",") == separators
+        and '"' not in line and "\n" not in line and "\r" not in line
+        and not line.startswith(_FORMULA_STARTS) and _GUARD_AFTER_COMMA.search(line) is None
+    )
+
+
 def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     # itemgetter returns a bare value for one position; always give a tuple.
     if len(positions) > 1:
@@ -99,9 +109,9 @@ class CsvExporter:
         """Write the header row and ``rows`` to ``out``; return the number of records."""
         fields = self.fields
         structured = tuple(i for i, f in enumerate(fields) if f in _STRUCTURED)
-        plain_positions = tuple(i for i, f in enumerate(fields) if f not in _STRUCTURED)
-        plain, separators = _picker(plain_positions), max(len(plain_positions) - 1, 0)
-        guarded, starts = _GUARD_AFTER_COMMA.search, _FORMULA_STARTS
+        plain = _picker(tuple(i for i, f in enumerate(fields) if f not in _STRUCTURED))
+        separators = max(len(fields) - 1, 0)
+        plain_separators = max(len(fields) - len(structured) - 1, 0)
         # None -> "", anything else itself; map(empty, v, v) does it at C speed.
         empty: Callable[[Any, Any], Any] = _EMPTY.get
         lines = [",".join(map(quote, self.header)) + "\r\n"]
@@ -114,20 +124,18 @@ class CsvExporter:
                 if values[i] is not None:
                     values[i] = quote(cell(values[i]))
             # Most rows need no quoting or guarding in their plain cells: checked on
-            # the joined line at C speed. Anything else (a comma in a cell, a quote,
-            # a non-text value: the join raises) takes the cell-by-cell way.
+            # the joined line at C speed, or, when a structured cell was quoted, on
+            # the plain cells alone. Anything else (a comma in a cell, a quote, a
+            # non-text value: the join raises) takes the cell-by-cell way.
             try:
-                checked: str | None = ",".join(map(empty, plain(values), plain(values)))
-            except TypeError:
-                checked = None
-            if (
-                checked is not None
-                and checked.count(",") == separators
-                and '"' not in checked and "\n" not in checked and "\r" not in checked
-                and not checked.startswith(starts) and guarded(checked) is None
-            ):
                 line = ",".join(map(empty, values, values))
-            else:
+            except TypeError:
+                line = None
+            if line is None or not (
+                _is_plain(line, separators)
+                or (structured and _is_plain(
+                    ",".join(map(empty, picked := plain(values), picked)), plain_separators))
+            ):
                 line = ",".join([quote(cell(v)) for v in map(row.get, fields)])
             lines.append(line)
             lines.append("\r\n")

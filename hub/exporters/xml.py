@@ -83,19 +83,15 @@ class XmlDialect:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 
-def _hub_names(extra: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "partner": "partner", "kind": "kind", "from_seq": "fromSeq", "to_seq": "toSeq",
-        "batch_id": "batchId", "created_at": "createdAt",
-        "record_type": "type", "record_key": "key", "status": "status",
-        "status_reason": "statusReason",
-        "name": "name", "id_number": "idNumber", "type": "type", "role": "role",
-        "released_on": "releasedOn", "release_reason": "releaseReason", "id": "id",
-        "person": "person", "from": "from", "until": "until", "reason": "reason",
-        **extra,
-    }
-
-
+_HUB_NAMES: Final = {
+    "partner": "partner", "kind": "kind", "from_seq": "fromSeq", "to_seq": "toSeq",
+    "batch_id": "batchId", "created_at": "createdAt",
+    "record_type": "type", "record_key": "key", "status": "status",
+    "status_reason": "statusReason",
+    "name": "name", "id_number": "idNumber", "type": "type", "role": "role",
+    "released_on": "releasedOn", "release_reason": "releaseReason", "id": "id",
+    "person": "person", "from": "from", "until": "until", "reason": "reason",
+}
 _HUB_ELEMENTS: Final = {
     "subject_type": "subjectType", "name": "name", "id_type": "idType",
     "id_number": "idNumber", "gender": "gender", "birth_date": "birthDate",
@@ -126,7 +122,7 @@ HUB_LIST: Final = XmlDialect(
     schema="hub-list-1.0.xsd",
     elements=_HUB_ELEMENTS,
     items=_HUB_ITEMS,
-    names=_hub_names({}),
+    names=_HUB_NAMES,
 )
 
 #: The People's Bank credit reference centre's format: the hub's vocabulary in
@@ -138,7 +134,7 @@ PBC_CREDIT: Final = XmlDialect(
     schema="pbc-credit-1.0.xsd",
     elements=_pascal(_HUB_ELEMENTS),
     items=_pascal(_HUB_ITEMS),
-    names=_pascal(_hub_names({})),
+    names=_pascal(_HUB_NAMES),
 )
 
 _Inner = Callable[[Any], str]
@@ -154,78 +150,53 @@ def _attributes(pairs: Iterable[tuple[str, str]], value: Mapping[str, Any]) -> s
     )
 
 
-class _Inners:
-    """Writers of the structured fields' content, with one dialect's names."""
+def _structured(dialect: XmlDialect) -> dict[str, _Inner]:
+    """Writers of the structured fields' content, in one dialect's names."""
+    n, items = dialect.names, dialect.items
+    name, id_number = n["name"], n["id_number"]
+    kind, role = (("type", n["type"]),), (("role", n["role"]),)
+    person_keys = tuple((k, n[k]) for k in ("name", "id_number", "released_on", "release_reason"))
+    exemption_keys = tuple((k, n[k]) for k in ("id", "person", "from", "until", "reason", "status"))
+    # A dialect without a list field need not name its items.
+    document, person = items.get("travel_documents"), items.get("bound_persons")
+    exemption, category = items.get("exemptions"), items.get("exemptions.categories")
 
-    def __init__(self, dialect: XmlDialect) -> None:
-        self.names = n = dialect.names
-        self.items = dialect.items
-        self.person_elements = tuple(
-            n[k] for k in ("name", "id_number", "released_on", "release_reason")
-        )
-        self.exemption_attributes = tuple(
-            (k, n[k]) for k in ("id", "person", "from", "until", "reason", "status")
-        )
-
-    def get(self, field: str) -> _Inner | None:
-        """The content writer of a structured field; None for a scalar one."""
-        writers: dict[str, Callable[[], _Inner]] = {
-            "legal_representative": self.legal_representative,
-            "travel_documents": self.travel_documents,
-            "behaviours": lambda: self.codes("behaviours"),
-            "categories": lambda: self.codes("categories"),
-            "bound_persons": self.bound_persons,
-            "exemptions": self.exemptions,
-        }
-        make = writers.get(field)
-        return None if make is None else make()
-
-    def codes(self, field: str) -> _Inner:
-        item = self.items[field]
+    def codes(item: str | None) -> _Inner:
         return lambda values: "".join([f"<{item}>{escape(v)}</{item}>" for v in values])
 
-    def legal_representative(self) -> _Inner:
-        name, id_number = self.names["name"], self.names["id_number"]
-        return lambda rep: (
-            _element(name, rep.get("name")) + _element(id_number, rep.get("id_number"))
-        )
+    def legal_representative(rep: Mapping[str, Any]) -> str:
+        return _element(name, rep.get("name")) + _element(id_number, rep.get("id_number"))
 
-    def travel_documents(self) -> _Inner:
-        item, kind = self.items["travel_documents"], (("type", self.names["type"]),)
-        return lambda docs: "".join([
-            f"<{item}{_attributes(kind, d)}>{escape(d.get('number') or '')}</{item}>"
+    def travel_documents(docs: Iterable[Mapping[str, Any]]) -> str:
+        return "".join([
+            f"<{document}{_attributes(kind, d)}>{escape(d.get('number') or '')}</{document}>"
             for d in docs
         ])
 
-    def bound_persons(self) -> _Inner:
-        item, role = self.items["bound_persons"], (("role", self.names["role"]),)
-        keys = tuple(zip(("name", "id_number", "released_on", "release_reason"),
-                         self.person_elements, strict=True))
+    def bound_persons(persons: Iterable[Mapping[str, Any]]) -> str:
+        return "".join([
+            f"<{person}{_attributes(role, p)}>"
+            + "".join([_element(tag, p.get(key)) for key, tag in person_keys])
+            + f"</{person}>"
+            for p in persons
+        ])
 
-        def inner(persons: Iterable[Mapping[str, Any]]) -> str:
-            return "".join([
-                f"<{item}{_attributes(role, p)}>"
-                + "".join([_element(name, p.get(key)) for key, name in keys])
-                + f"</{item}>"
-                for p in persons
-            ])
+    def exemptions(values: Iterable[Mapping[str, Any]]) -> str:
+        return "".join([
+            f"<{exemption}{_attributes(exemption_keys, e)}>"
+            + "".join([f"<{category}>{escape(c)}</{category}>" for c in e.get("categories") or ()])
+            + f"</{exemption}>"
+            for e in values
+        ])
 
-        return inner
-
-    def exemptions(self) -> _Inner:
-        item, attrs = self.items["exemptions"], self.exemption_attributes
-        category = self.items["exemptions.categories"]
-
-        def inner(exemptions: Iterable[Mapping[str, Any]]) -> str:
-            return "".join([
-                f"<{item}{_attributes(attrs, e)}>"
-                + "".join([f"<{category}>{escape(c)}</{category}>"
-                           for c in e.get("categories") or ()])
-                + f"</{item}>"
-                for e in exemptions
-            ])
-
-        return inner
+    return {
+        "legal_representative": legal_representative,
+        "travel_documents": travel_documents,
+        "behaviours": codes(items.get("behaviours")),
+        "categories": codes(items.get("categories")),
+        "bound_persons": bound_persons,
+        "exemptions": exemptions,
+    }
 
 
 class XmlExporter:
@@ -245,7 +216,7 @@ class XmlExporter:
         self.fields = tuple(fields)
         self.dialect = dialect
         self.schema = dialect.schema
-        inners = _Inners(dialect)
+        inners = _structured(dialect)
         # Child elements in the dialect's (the XSD's) order, only the partner's fields.
         self._plan = tuple(
             (field, f"<{name}>", f"</{name}>", inners.get(field))

@@ -43,8 +43,8 @@ def states_as_of(conn: Connection, seq: int) -> Iterator[tuple[str, str, dict[st
     )
     result = conn.execute(stmt)
     try:
-        for kind, key, state in result:
-            yield kind, key, state  # noqa: UP028 - unpacked so the types are checked
+        for kind, key, state in result:  # noqa: UP028 - unpacked so the row types are checked
+            yield kind, key, state
     finally:
         result.close()
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from hub.exporters import EXPORTERS, BatchHeader, make_exporter
+from hub.exporters import EXPORTERS, make_exporter
 from hub.exporters.csv import CsvExporter
 from hub.exporters.jsonl import JsonlExporter
 from hub.exporters.xml import HUB_LIST, PBC_CREDIT, XmlExporter
@@ -15,7 +15,7 @@ from tests.exporters.samples import HEADER, SAMPLE_FIELDS
 
 
 def test_registry_is_explicit() -> None:
-    assert EXPORTERS == {"jsonl": JsonlExporter, "csv": CsvExporter, "xml": XmlExporter}
+    assert {"jsonl": JsonlExporter, "csv": CsvExporter, "xml": XmlExporter} == EXPORTERS
 
 
 @pytest.mark.parametrize(

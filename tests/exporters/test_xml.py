@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import pytest
 from lxml import etree
@@ -98,7 +98,7 @@ def test_every_field_validates_in_both_dialects(dialect: XmlDialect, tmp_path: P
 def test_pbc_dialect_names() -> None:
     root = etree.fromstring(_write([full_row(1)], dialect=PBC_CREDIT))
     assert root.tag == "{urn:pbc:crc:dishonest-debtor:1.0}DishonestDebtorList"
-    assert dict(root.attrib) == {
+    assert dict(root.attrib.items()) == {
         "Partner": "pbc", "Kind": "delta", "FromSeq": "100", "ToSeq": "250",
         "BatchId": HEADER.batch_id, "CreatedAt": HEADER.created_at,
     }
@@ -117,7 +117,7 @@ def test_elements_follow_the_canonical_field_order() -> None:
     # The XSD's sequences need a fixed order: PROJECTED_FIELDS'.
     assert list(HUB_LIST.elements) == list(PROJECTED_FIELDS)
     assert list(PBC_CREDIT.elements) == list(PROJECTED_FIELDS)
-    reversed_fields = (*ALWAYS_FIELDS, *reversed(PROJECTED_FIELDS))
+    reversed_fields = (*ALWAYS_FIELDS, *reversed(list(PROJECTED_FIELDS)))
     assert _write([full_row(1)], reversed_fields) == _write([full_row(1)])
 
 
@@ -171,7 +171,8 @@ def test_large_output_is_written_in_blocks() -> None:
             sizes.append(len(data))
             return len(data)
 
-    count = XmlExporter(ALL_FIELDS).write((full_row(1) for _ in range(5000)), Sink(), HEADER)
+    rows = (full_row(1) for _ in range(5000))
+    count = XmlExporter(ALL_FIELDS).write(rows, cast(BinaryIO, Sink()), HEADER)
     assert count == 5000
     assert len(sizes) > 1
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hub.exporters.xsd import validate_xml, validate_xml_xmlschema
 
 from hub.config.partners import adapter_for, default_partners_dir, load_partners
 from hub.context import HubContext
 from hub.core.signing import verify_detached
 from hub.db.engine import session_scope
 from hub.db.migrate import upgrade
+from hub.exporters.xsd import validate_xml, validate_xml_xmlschema
 from hub.keystore import KeyStore
 from hub.services import registry
 from hub.services.actors import Actor
