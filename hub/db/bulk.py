@@ -95,14 +95,19 @@ class BulkWriter:
         finally:
             cur.close()
 
+    def _copy_sql(self, table: str, columns: Sequence[str], rows: Sequence[Any]) -> str | None:
+        """The COPY statement for these rows, or None when they are already written."""
+        if rows and not self._postgres:
+            self._insert_many(table, columns, rows)
+        if not rows or not self._postgres:
+            return None
+        return f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+
     def write(self, table: str, columns: Sequence[str], rows: Sequence[Any]) -> None:
         """Rows of the import's main table; one such table per writer."""
-        if not rows:
+        sql = self._copy_sql(table, columns, rows)
+        if sql is None:
             return
-        if not self._postgres:
-            self._insert_many(table, columns, rows)
-            return
-        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         if self._feeder is None:
             self._feeder, self._feeder_sql = _CopyFeeder(self._raw, sql), sql
         elif self._feeder_sql != sql:
@@ -111,12 +116,9 @@ class BulkWriter:
 
     def defer(self, table: str, columns: Sequence[str], rows: Sequence[Any]) -> None:
         """Rows of a secondary table, written by :meth:`finish`."""
-        if not rows:
+        sql = self._copy_sql(table, columns, rows)
+        if sql is None:
             return
-        if not self._postgres:
-            self._insert_many(table, columns, rows)
-            return
-        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         spool = self._deferred.get(sql)
         if spool is None:
             spool = self._deferred[sql] = tempfile.TemporaryFile(prefix="hub-rows-")  # noqa: SIM115

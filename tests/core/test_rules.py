@@ -25,18 +25,9 @@ from hub.core.rules import (
     validate_restriction,
 )
 from hub.errors import FieldProblem, InvalidRecord, InvalidValue
+from tests.core.test_identifiers import LB, RB, fw
 
 TODAY = date(2026, 11, 25)
-
-
-#: Chinese input methods type brackets, digits and letters full-width; the tests spell
-#: such input with these helpers so the source stays plain ASCII outside Chinese words.
-LB, RB = "\N{FULLWIDTH LEFT PARENTHESIS}", "\N{FULLWIDTH RIGHT PARENTHESIS}"
-
-
-def fw(text: str) -> str:
-    """``text`` typed full-width (the ASCII range moved to U+FF01..U+FF5E)."""
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 PERSON_ID = "110105198503150019"
