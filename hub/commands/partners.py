@@ -90,4 +90,7 @@ def _toml(value: Any) -> str:
 
 
 def register(cli: FlaskGroup) -> None:
+    # Imported here: the module attaches add-key/revoke-key to ``group`` above.
+    from hub.commands import partner_keys  # noqa: F401
+
     cli.add_command(group)

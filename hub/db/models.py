@@ -273,3 +273,27 @@ class PartnerProgress(Base):
     last_batch_id: Mapped[str | None] = mapped_column(String(160))
     #: Active rows the partner holds after the batches so far (the release gate's base).
     records: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PartnerKey(Base):
+    """A partner's registered public key for API tokens; ``kid`` is its RFC 7638 thumbprint."""
+
+    __tablename__ = "partner_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(32), index=True)
+    algorithm: Mapped[str] = mapped_column(String(16))  # EdDSA | ES256
+    public_jwk: Mapped[dict[str, str]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SeenToken(Base):
+    """A partner token's ``jti`` already accepted: the database replay store."""
+
+    __tablename__ = "seen_tokens"
+
+    # Keyed per partner: one partner's jti values can never block another's.
+    partner: Mapped[str] = mapped_column(String(32), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -1,0 +1,48 @@
+"""``hub partners add-key|revoke-key``: the partners' registered API keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hub.commands.common import cli_actor, context, utcnow
+from hub.commands.partners import group
+from hub.config.partners import load_partners
+from hub.db.engine import session_scope
+from hub.errors import HubError
+from hub.partners.model import PartnerConfigError
+from hub.services import partner_keys
+
+
+@group.command("add-key", help="Register a partner's public key (PEM, Ed25519 or P-256); "
+                               "prints its kid.")
+@click.argument("partner_id", metavar="ID")
+@click.argument("pem_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def add_key_cmd(partner_id: str, pem_file: Path) -> None:
+    ctx = context()
+    try:
+        known = load_partners(ctx.settings.partners_path, ctx.settings.instance_path)
+    except PartnerConfigError as exc:
+        raise click.ClickException(f"partner configuration is invalid: {exc}") from exc
+    try:
+        with session_scope(ctx.sessions) as session:
+            key = partner_keys.add_key(session, partner_id, pem_file.read_bytes(),
+                                       known_partners=known.keys(), actor=cli_actor(),
+                                       now=utcnow())
+            kid = key.kid
+    except (HubError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(kid)
+
+
+@group.command("revoke-key", help="Revoke a partner key: its tokens fail from now on.")
+@click.argument("kid")
+def revoke_key_cmd(kid: str) -> None:
+    try:
+        with session_scope(context().sessions) as session:
+            key = partner_keys.revoke_key(session, kid, actor=cli_actor(), now=utcnow())
+            partner = key.partner
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"key {kid} of partner {partner} revoked")

@@ -1,0 +1,162 @@
+"""Partners' registered API keys (add, revoke, look up) and the token replay store."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Final, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.core.request_auth import MAX_SKEW, KeyInfo
+from hub.core.signing import b64url, jwk_thumbprint
+from hub.db.models import PartnerKey, SeenToken
+from hub.errors import Conflict, InvalidValue, NotFound
+from hub.services import audit
+from hub.services.actors import Actor
+
+#: How many ``remember`` calls between two purges of expired ``jti`` rows.
+PURGE_EVERY: Final = 200
+
+
+def public_key_jwk(pem: bytes) -> tuple[str, dict[str, str]]:
+    """``(algorithm, public JWK)`` of a PEM public key: Ed25519 → EdDSA, P-256 → ES256.
+
+    :raises InvalidValue: for a private key, RSA, another curve or a non-PEM file.
+    """
+    if b"PRIVATE KEY" in pem:
+        raise InvalidValue("this is a private key; register the partner's PUBLIC key only")
+    try:
+        key = load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise InvalidValue(f"not a PEM public key: {exc}") from exc
+    if isinstance(key, Ed25519PublicKey):
+        raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return "EdDSA", {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
+    if isinstance(key, EllipticCurvePublicKey):
+        if not isinstance(key.curve, SECP256R1):
+            raise InvalidValue(f"EC curve {key.curve.name} is not accepted (P-256 only)")
+        numbers = key.public_numbers()
+        return "ES256", {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        }
+    raise InvalidValue(f"{type(key).__name__.removeprefix('_')} keys are not accepted "
+                       "(Ed25519 or P-256 only)")
+
+
+def add_key(
+    session: Session,
+    partner: str,
+    pem: bytes,
+    *,
+    known_partners: Collection[str],
+    actor: Actor,
+    now: datetime,
+) -> PartnerKey:
+    """Register ``partner``'s public key; its kid is the RFC 7638 thumbprint.
+
+    :raises NotFound: no such partner. :raises InvalidValue: the key is refused.
+    :raises Conflict: the key is already registered.
+    """
+    if partner not in known_partners:
+        raise NotFound(f'no partner "{partner}"')
+    algorithm, jwk = public_key_jwk(pem)
+    kid = jwk_thumbprint(jwk)
+    existing = session.get(PartnerKey, kid)
+    if existing is not None:
+        raise Conflict(f"key {kid} is already registered for partner {existing.partner}")
+    key = PartnerKey(kid=kid, partner=partner, algorithm=algorithm,
+                     public_jwk={**jwk, "kid": kid, "alg": algorithm, "use": "sig"},
+                     created_at=now, revoked_at=None)
+    session.add(key)
+    session.flush()
+    audit.record(session, actor=actor.name, action="partner_key.add", target=kid,
+                 detail={"partner": partner, "algorithm": algorithm}, at=now)
+    return key
+
+
+def revoke_key(session: Session, kid: str, *, actor: Actor, now: datetime) -> PartnerKey:
+    """Revoke a key: tokens signed with it fail from now on.
+
+    :raises NotFound: unknown kid. :raises Conflict: already revoked.
+    """
+    key = session.get(PartnerKey, kid, with_for_update=True)
+    if key is None:
+        raise NotFound(f"no registered key {kid}")
+    if key.revoked_at is not None:
+        raise Conflict(f"key {kid} was already revoked at {key.revoked_at.isoformat()}")
+    key.revoked_at = now
+    session.flush()
+    audit.record(session, actor=actor.name, action="partner_key.revoke", target=kid,
+                 detail={"partner": key.partner}, at=now)
+    return key
+
+
+def lookup(session: Session, kid: str) -> KeyInfo | None:
+    """The key ``kid`` for :func:`hub.core.request_auth.verify_partner_token`; revoked ones too."""
+    key = session.get(PartnerKey, kid)
+    if key is None:
+        return None
+    return KeyInfo(kid=key.kid, partner=key.partner, algorithm=key.algorithm,
+                   public_jwk=dict(key.public_jwk), revoked=key.revoked_at is not None)
+
+
+def partner_keys(session: Session, partner: str) -> list[PartnerKey]:
+    """Every key of ``partner``, oldest first."""
+    return list(session.scalars(
+        select(PartnerKey).where(PartnerKey.partner == partner).order_by(PartnerKey.created_at)
+    ))
+
+
+class ReplayStore(Protocol):
+    """Remembers each accepted ``jti`` until its token can no longer be valid.
+
+    Only the database implementation exists; a Redis one (``SET NX`` with a TTL
+    of exp + skew - now) is left to do for deployments with ``REDIS_URL``.
+    """
+
+    def remember(self, jti: str, partner: str, expires_at: datetime) -> bool:
+        """True the first time ``jti`` is seen; False for a replay."""
+        ...
+
+
+class DatabaseReplayStore:
+    """:class:`ReplayStore` on the ``seen_tokens`` table; each call its own transaction."""
+
+    def __init__(self, session_factory: sessionmaker[Session],
+                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 purge_every: int = PURGE_EVERY) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._calls = itertools.count()
+        self._purge_every = purge_every
+
+    def remember(self, jti: str, partner: str, expires_at: datetime) -> bool:
+        if next(self._calls) % self._purge_every == 0:
+            self.purge()
+        try:
+            with self._sessions() as session, session.begin():
+                session.add(SeenToken(jti=jti, partner=partner, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+    def purge(self) -> int:
+        """Delete rows whose token is past exp + skew; returns how many."""
+        cutoff = self._clock() - MAX_SKEW
+        with self._sessions() as session, session.begin():
+            result = session.execute(delete(SeenToken).where(SeenToken.expires_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)

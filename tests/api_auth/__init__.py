@@ -1,0 +1,1 @@
+"""Partner API token checks, key registration and the replay store."""

@@ -1,0 +1,169 @@
+"""Registering, revoking and looking up partner keys; the database replay store; the CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from hub.context import HubContext
+from hub.core.request_auth import verify_partner_token
+from hub.db.engine import session_scope
+from hub.db.models import AuditEntry, PartnerKey, SeenToken
+from hub.errors import Conflict, InvalidValue, NotFound
+from hub.services import partner_keys
+from hub.services.actors import Actor
+from tests.api_auth.keys import AUDIENCE, URL, claims, make_key, sign
+from tests.conftest import NOW, invoke
+
+ACTOR = Actor("cli:test")
+PARTNERS = ("pbc", "cac")
+
+
+def _pem(private_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | Ed448PrivateKey) -> bytes:
+    return private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+@pytest.mark.parametrize("kind", ["Ed25519", "P-256"])
+def test_add_lookup_verify_revoke(hub_ctx: HubContext, kind: str) -> None:
+    pair = make_key("pbc", kind)
+    with session_scope(hub_ctx.sessions) as session:
+        key = partner_keys.add_key(session, "pbc", pair.public_pem, known_partners=PARTNERS,
+                                   actor=ACTOR, now=NOW)
+        assert (key.kid, key.algorithm) == (pair.kid, pair.algorithm)
+    token = sign(pair, claims(pair, NOW, method="GET"))
+    with hub_ctx.sessions() as session:
+        result = verify_partner_token(token, keys=lambda kid: partner_keys.lookup(session, kid),
+                                      audience=AUDIENCE, method="GET", url=URL, body=None,
+                                      now=NOW)
+    assert (result.partner, result.kid) == ("pbc", pair.kid)
+    with session_scope(hub_ctx.sessions) as session:
+        partner_keys.revoke_key(session, pair.kid, actor=ACTOR, now=NOW)
+    with hub_ctx.sessions() as session:
+        info = partner_keys.lookup(session, pair.kid)
+        assert info is not None
+        assert info.revoked
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["partner_key.add", "partner_key.revoke"]
+
+
+def test_add_refusals(hub_ctx: HubContext) -> None:
+    pair = make_key("pbc", "Ed25519")
+    with session_scope(hub_ctx.sessions) as session:
+        with pytest.raises(NotFound, match="nosuch"):
+            partner_keys.add_key(session, "nosuch", pair.public_pem, known_partners=PARTNERS,
+                                 actor=ACTOR, now=NOW)
+        with pytest.raises(InvalidValue, match="private key"):
+            partner_keys.add_key(session, "pbc", pair.private_pem, known_partners=PARTNERS,
+                                 actor=ACTOR, now=NOW)
+        for bad in (_pem(rsa.generate_private_key(65537, 2048)),
+                    _pem(ec.generate_private_key(ec.SECP384R1())),
+                    _pem(Ed448PrivateKey.generate()), b"not a pem"):
+            with pytest.raises(InvalidValue):
+                partner_keys.add_key(session, "pbc", bad, known_partners=PARTNERS,
+                                     actor=ACTOR, now=NOW)
+        partner_keys.add_key(session, "pbc", pair.public_pem, known_partners=PARTNERS,
+                             actor=ACTOR, now=NOW)
+        with pytest.raises(Conflict):
+            partner_keys.add_key(session, "cac", pair.public_pem, known_partners=PARTNERS,
+                                 actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as session:
+        with pytest.raises(NotFound):
+            partner_keys.revoke_key(session, "nope", actor=ACTOR, now=NOW)
+        partner_keys.revoke_key(session, pair.kid, actor=ACTOR, now=NOW)
+        with pytest.raises(Conflict, match="already revoked"):
+            partner_keys.revoke_key(session, pair.kid, actor=ACTOR, now=NOW)
+
+
+def test_replayed_jti_is_refused(hub_ctx: HubContext) -> None:
+    store = partner_keys.DatabaseReplayStore(hub_ctx.sessions, clock=lambda: NOW)
+    exp = NOW + timedelta(seconds=120)
+    assert store.remember("jti-1", "pbc", exp) is True
+    assert store.remember("jti-1", "pbc", exp) is False
+    assert store.remember("jti-2", "pbc", exp) is True
+    # Another partner that happens to pick the same jti is not blocked by pbc's.
+    assert store.remember("jti-1", "railway", exp) is True
+
+
+def test_replay_of_a_real_token(hub_ctx: HubContext) -> None:
+    pair = make_key("pbc", "P-256")
+    store = partner_keys.DatabaseReplayStore(hub_ctx.sessions, clock=lambda: NOW)
+    token = sign(pair, claims(pair, NOW, method="GET"))
+    seen = []
+    for _ in range(2):
+        c = verify_partner_token(token, keys=lambda _kid: pair.info(), audience=AUDIENCE,
+                                 method="GET", url=URL, body=None, now=NOW)
+        seen.append(store.remember(c.jti, c.partner, c.exp))
+    assert seen == [True, False]
+
+
+def test_purge_drops_only_rows_past_exp_and_skew(hub_ctx: HubContext) -> None:
+    clock = [NOW]
+    store = partner_keys.DatabaseReplayStore(hub_ctx.sessions, clock=lambda: clock[0],
+                                             purge_every=1)
+    store.remember("old", "pbc", NOW - timedelta(seconds=31))
+    store.remember("recent", "pbc", NOW - timedelta(seconds=29))
+    clock[0] = NOW + timedelta(microseconds=1)
+    store.remember("new", "pbc", NOW + timedelta(seconds=60))
+    with hub_ctx.sessions() as session:
+        left = set(session.scalars(select(SeenToken.jti)))
+    assert left == {"recent", "new"}
+
+
+def test_cli_add_and_revoke(runner: FlaskCliRunner, hub_ctx: HubContext, tmp_path: Path) -> None:
+    pair = make_key("pbc", "Ed25519")
+    pem = tmp_path / "pbc.pem"
+    pem.write_bytes(pair.public_pem)
+    result = invoke(runner, "partners", "add-key", "pbc", pem)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == pair.kid
+    again = invoke(runner, "partners", "add-key", "pbc", pem)
+    assert again.exit_code == 1
+    assert "already registered" in again.output
+
+    revoked = invoke(runner, "partners", "revoke-key", pair.kid)
+    assert revoked.exit_code == 0, revoked.output
+    assert pair.kid in revoked.output
+    with hub_ctx.sessions() as session:
+        row = session.get(PartnerKey, pair.kid)
+        assert row is not None
+        assert row.revoked_at is not None
+        assert row.revoked_at.tzinfo is not None
+        assert row.revoked_at <= datetime.now(UTC)
+    assert invoke(runner, "partners", "revoke-key", pair.kid).exit_code == 1
+    assert invoke(runner, "partners", "revoke-key", "no-such-kid").exit_code == 1
+
+
+def test_cli_es256_kid(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    pair = make_key("cac", "P-256")
+    pem = tmp_path / "cac.pem"
+    pem.write_bytes(pair.public_pem)
+    result = invoke(runner, "partners", "add-key", "cac", pem)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == pair.kid
+
+
+def test_cli_refuses_private_key_and_unknown_partner(runner: FlaskCliRunner,
+                                                     hub_ctx: HubContext,
+                                                     tmp_path: Path) -> None:
+    pair = make_key("pbc", "Ed25519")
+    private = tmp_path / "private.pem"
+    private.write_bytes(pair.private_pem)
+    result = invoke(runner, "partners", "add-key", "pbc", private)
+    assert result.exit_code == 1
+    assert "private key" in result.output
+    public = tmp_path / "public.pem"
+    public.write_bytes(pair.public_pem)
+    unknown = invoke(runner, "partners", "add-key", "nosuch", public)
+    assert unknown.exit_code == 1
+    assert "nosuch" in unknown.output
+    missing = invoke(runner, "partners", "add-key", "pbc", tmp_path / "absent.pem")
+    assert missing.exit_code == 2
+    with hub_ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PartnerKey)) == 0
