@@ -220,6 +220,13 @@ def _codes(value: object, field: str, code_set: _CodeSet, p: Problems) -> list[s
     return sorted(set(value), key=order.__getitem__)
 
 
+def _flag(value: object, field: str, p: Problems) -> bool:
+    """An optional yes/no field: absent means no."""
+    if value is None:
+        return False
+    return value if type(value) is bool else _bool(value, field, p)
+
+
 def _bool(value: object, field: str, p: Problems) -> bool:
     if type(value) is bool:
         return value
@@ -381,12 +388,7 @@ def _subject(
     id_type = (
         v if type(v) is str and v in _ID_TYPES else _code(v, "id_type", codes.ID_TYPES, p, True)
     )
-    v = get("id_confirmed")
-    if v is None:
-        v = False
-    elif type(v) is not bool:
-        v = _bool(v, "id_confirmed", p)
-    confirmed = out["id_confirmed"] = v
+    confirmed = out["id_confirmed"] = _flag(get("id_confirmed"), "id_confirmed", p)
     v = get("id_number")
     number = t if type(v) is str and (t := v.strip()) else _text(v, "id_number", p, required=True)
     if id_type is not None and subject_type is not None:
@@ -576,12 +578,8 @@ def validate_listing(raw: Mapping[str, Any], *, today: date) -> dict[str, Any]:
     behaviours = out["behaviours"] = _codes(get("behaviours"), "behaviours", _BEHAVIOUR_SET, p)
     if behaviours is None and get("behaviours") is None:
         _bad(p, "behaviours", "is required: a listing needs at least one behaviour")
-    v = get("security_covers_debt")
-    if v is None:
-        v = False
-    elif type(v) is not bool:
-        v = _bool(v, "security_covers_debt", p)
-    covered = out["security_covers_debt"] = v
+    covered = _flag(get("security_covers_debt"), "security_covers_debt", p)
+    out["security_covers_debt"] = covered
     if covered and behaviours is not None and "B1" in behaviours:
         _bad(
             p,

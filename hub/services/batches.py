@@ -148,11 +148,15 @@ def export_batch(
         counter = _Counter(iter(rows))
         data_path = out_dir / f"{stem}{exporter.extension}"
         tmp = data_path.with_name(f".{data_path.name}.part")
-        with tmp.open("wb") as raw:
-            out = _HashingWriter(raw)
-            records = exporter.write(counter, out, header)  # type: ignore[arg-type]
-            raw.flush()
-            os.fsync(raw.fileno())
+        try:
+            with tmp.open("wb") as raw:
+                out = _HashingWriter(raw)
+                records = exporter.write(counter, out, header)  # type: ignore[arg-type]
+                raw.flush()
+                os.fsync(raw.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a failed export leaves nothing a partner could take
+            raise
         tmp.replace(data_path)
     counts = {"records": records, "active": counter.active, "exits": counter.exits}
     entry = FileEntry(name=data_path.name, bytes=out.bytes, sha256=out.sha256.hexdigest(),
