@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +39,7 @@ from hub.partners.projection import Row
 from hub.services import audit
 from hub.services.actors import Actor
 from hub.services.feed import high_water
-from hub.services.snapshots import delta_rows, full_rows
+from hub.services.snapshots import HashingWriter, delta_rows, write_full_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,23 +53,6 @@ class BatchResult:
     data_path: Path
     manifest_path: Path
     held_reason: str | None
-
-
-class _HashingWriter:
-    """Counts and hashes the bytes on their way to the file."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.sha256 = hashlib.sha256()
-        self.bytes = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.sha256.update(data)
-        self.bytes += len(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
 
 
 class _Counter:
@@ -95,16 +79,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _gate(adapter: PartnerAdapter, kind: str, held_before: int, counter: _Counter) -> str | None:
+def _gate(adapter: PartnerAdapter, kind: str, held_before: int, active: int,
+          exits: int) -> str | None:
     """Why this batch must wait for an operator, or None."""
     gate = adapter.config.release_gate
     if held_before < gate.min_records:
         return None
     if kind == "full":
-        removed, added = max(0, held_before - counter.active), max(0, counter.active - held_before)
+        removed, added = max(0, held_before - active), max(0, active - held_before)
     else:
         # Corrections count as additions here: the gate errs on the side of a look.
-        removed, added = counter.exits, counter.active
+        removed, added = exits, active
     if removed > gate.max_removed_share * held_before:
         return (f"would remove {removed} of the {held_before} records {adapter.id} holds "
                 f"(limit {gate.max_removed_share:.0%})")
@@ -137,29 +122,42 @@ def export_batch(
         from_seq = 0 if kind == "full" else progress.exported_seq
     exporter = adapter.exporter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    with engine.connect() as conn:
-        to_seq = high_water(conn)
-        stem = batch_file_stem(partner, kind, from_seq, to_seq, now)
-        batch_id = new_batch_id(partner, kind, from_seq, to_seq, now)
-        header = BatchHeader(partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
-                             batch_id=batch_id, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        rows = (full_rows(conn, adapter, to_seq) if kind == "full"
-                else delta_rows(conn, adapter, from_seq, to_seq))
-        counter = _Counter(iter(rows))
-        data_path = out_dir / f"{stem}{exporter.extension}"
-        tmp = data_path.with_name(f".{data_path.name}.part")
-        try:
-            with tmp.open("wb") as raw:
-                out = _HashingWriter(raw)
-                records = exporter.write(counter, out, header)  # type: ignore[arg-type]
-                raw.flush()
-                os.fsync(raw.fileno())
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # a failed export leaves nothing a partner could take
-            raise
-        tmp.replace(data_path)
-    counts = {"records": records, "active": counter.active, "exits": counter.exits}
-    entry = FileEntry(name=data_path.name, bytes=out.bytes, sha256=out.sha256.hexdigest(),
+    # The file's name holds the batch's seq range, known only once the data is
+    # read: write under a unique temporary name and rename when whole.
+    tmp = out_dir / f".{partner}_{kind}_{uuid.uuid4().hex}{exporter.extension}.part"
+
+    def header_for(to_seq: int) -> BatchHeader:
+        return BatchHeader(partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
+                           batch_id=new_batch_id(partner, kind, from_seq, to_seq, now),
+                           created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    try:
+        with tmp.open("wb") as raw:
+            if kind == "full":
+                snap = write_full_snapshot(engine, adapter, raw, header_for)
+                to_seq, records, size, digest = snap.seq, snap.records, snap.bytes, snap.sha256
+                active, exits = records, 0
+            else:
+                with engine.connect() as conn:
+                    to_seq = high_water(conn)
+                    counter = _Counter(delta_rows(conn, adapter, from_seq, to_seq))
+                    out = HashingWriter(raw)
+                    records = exporter.write(counter, out,  # type: ignore[arg-type]
+                                             header_for(to_seq))
+                size, digest = out.bytes, out.sha256.hexdigest()
+                active, exits = counter.active, counter.exits
+            raw.flush()
+            os.fsync(raw.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed export leaves nothing a partner could take
+        raise
+    header = header_for(to_seq)
+    batch_id = header.batch_id
+    stem = batch_file_stem(partner, kind, from_seq, to_seq, now)
+    data_path = out_dir / f"{stem}{exporter.extension}"
+    tmp.replace(data_path)
+    counts = {"records": records, "active": active, "exits": exits}
+    entry = FileEntry(name=data_path.name, bytes=size, sha256=digest,
                       records=records, schema=exporter.schema)
     manifest = build_manifest(
         batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
@@ -171,7 +169,7 @@ def export_batch(
     _write_atomic(out_dir / f"{stem}.manifest.jws",
                   sign_detached(body, key.private_key, key.kid).encode())
     _write_atomic(manifest_path, body)  # last: its presence means the batch is whole
-    held_reason = _gate(adapter, kind, held_before, counter)
+    held_reason = _gate(adapter, kind, held_before, active, exits)
     status = "held" if held_reason else "ready"
     with session_scope(factory) as session:
         session.add(PartnerBatch(
@@ -188,8 +186,8 @@ def export_batch(
         progress = locked
         progress.exported_seq = to_seq
         progress.last_batch_id = batch_id
-        progress.records = (counter.active if kind == "full"
-                            else max(0, progress.records + counter.active - counter.exits))
+        progress.records = (active if kind == "full"
+                            else max(0, progress.records + active - exits))
         detail: dict[str, Any] = {"batch_id": batch_id, "kind": kind, "from_seq": from_seq,
                                   "to_seq": to_seq, **counts}
         audit.record(session, actor=actor.name, action="batch.exported", target=partner,

@@ -3,19 +3,27 @@
 Both read only the change log, so a snapshot as of seq S and the deltas
 after it can never drift apart: applying the deltas in order to a snapshot
 gives the next snapshot (tests/services/test_snapshots.py holds that).
+
+:func:`write_full_snapshot` is the one entry point that streams a partner's
+full snapshot to a binary stream (``hub export --full`` and the partner API).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from hub.db.engine import is_postgres
 from hub.db.models import ChangeEvent
+from hub.exporters import BatchHeader
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row, withdrawn
+from hub.services.feed import high_water
 
 _e = ChangeEvent.__table__
 #: Keys per lookup of earlier states.
@@ -118,3 +126,58 @@ def apply_delta(snapshot: dict[str, Row], rows: Iterable[Row]) -> None:
             snapshot[row["record_key"]] = row
         else:
             snapshot.pop(row["record_key"], None)
+
+
+class HashingWriter:
+    """Counts and hashes the bytes on their way to a stream (exporters write ~1 MB blocks)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.sha256.update(data)
+        self.bytes += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    """What :func:`write_full_snapshot` wrote: its seq, row count, size and digest."""
+
+    #: The change-log position the snapshot is as of (the high-water mark when read).
+    seq: int
+    #: Rows written; every row of a full snapshot is active.
+    records: int
+    bytes: int
+    #: Hex SHA-256 of the bytes written.
+    sha256: str
+
+
+def write_full_snapshot(
+    engine: Engine,
+    adapter: PartnerAdapter,
+    out: BinaryIO,
+    header_factory: Callable[[int], BatchHeader],
+) -> SnapshotResult:
+    """Stream the partner's full current list to ``out`` in its format.
+
+    The high-water seq and the rows are read in one transaction (REPEATABLE
+    READ on PostgreSQL), so the seq handed to ``header_factory`` and to the
+    caller is exactly the state written. ``header_factory(seq)`` builds the
+    batch header once the seq is known.
+    """
+    exporter = adapter.exporter()
+    writer = HashingWriter(out)
+    conn = engine.connect()
+    if is_postgres(engine):
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    with conn, conn.begin():
+        seq = high_water(conn)
+        records = exporter.write(full_rows(conn, adapter, seq), writer,  # type: ignore[arg-type]
+                                 header_factory(seq))
+    return SnapshotResult(seq, records, writer.bytes, writer.sha256.hexdigest())

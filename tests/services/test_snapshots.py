@@ -63,3 +63,41 @@ def test_deltas_rebuild_snapshots(
             with hub_ctx.engine.connect() as conn:
                 apply_delta(held, delta_rows(conn, adapter, start, end))
             assert held == _snapshot(hub_ctx, adapter, end), adapter.id
+
+
+def test_write_full_snapshot_streams_what_full_rows_give(
+    hub_ctx: HubContext, adapters: list[PartnerAdapter]
+) -> None:
+    import hashlib
+    import io
+
+    from hub.exporters import BatchHeader
+    from hub.services.snapshots import write_full_snapshot
+
+    for op in [("add_person", 0), ("add_person", 1), ("issue_person", 0),
+               ("remove", 1, "performed")]:
+        _apply(hub_ctx, "W", op)
+    with hub_ctx.engine.connect() as conn:
+        seq = high_water(conn)
+    seen: list[int] = []
+    total = 0
+
+    def header(to_seq: int) -> BatchHeader:
+        seen.append(to_seq)
+        return BatchHeader(partner="x", kind="full", from_seq=0, to_seq=to_seq,
+                           batch_id="b", created_at="2026-11-25T04:00:00Z")
+
+    for adapter in adapters:
+        out = io.BytesIO()
+        result = write_full_snapshot(hub_ctx.engine, adapter, out, header)
+        expected = io.BytesIO()
+        with hub_ctx.engine.connect() as conn:
+            rows = list(full_rows(conn, adapter, seq))
+        adapter.exporter().write(rows, expected, header(seq))  # type: ignore[arg-type]
+        data = out.getvalue()
+        assert data == expected.getvalue(), adapter.id
+        assert (result.seq, result.records, result.bytes) == (seq, len(rows), len(data))
+        assert result.sha256 == hashlib.sha256(data).hexdigest()
+        total += result.records
+    assert total > 0
+    assert set(seen) == {seq}
