@@ -29,6 +29,11 @@ class PartnerAdapter:
     xml_dialect: ClassVar[XmlDialect] = HUB_LIST
     #: Output names of fields (CSV headers, JSON keys) where the partner has its own.
     column_names: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: List-of-codes field -> code -> the text sent instead of the code. Data, not
+    #: code, so the SQL fast path of full snapshots can apply it too.
+    code_labels: ClassVar[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
+    #: Only orders restricting one of these categories are sent (``None``: all orders).
+    restriction_categories: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, config: PartnerConfig) -> None:
         self.config = config
@@ -44,7 +49,16 @@ class PartnerAdapter:
 
     def project(self, kind: str, state: Mapping[str, Any]) -> list[Row]:
         """Rows this partner gets for one record state (``[]``: not its business)."""
-        return project(kind, state, self.config.scope)
+        wanted = self.restriction_categories
+        if kind == "restriction" and wanted is not None and not wanted.intersection(
+                state["categories"]):
+            return []
+        rows = project(kind, state, self.config.scope)
+        for field, labels in self.code_labels.items():
+            for row in rows:
+                if row.get(field):
+                    row[field] = [labels[code] for code in row[field]]
+        return rows
 
     def exporter(self) -> Exporter:
         return make_exporter(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import ClassVar
 
 from hub.core.codes import BEHAVIOUR_LABELS, CATEGORY_LABELS
 from hub.partners.base import PartnerAdapter
-from hub.partners.projection import Row
 
 
 class NdrcAdapter(PartnerAdapter):
@@ -15,12 +15,9 @@ class NdrcAdapter(PartnerAdapter):
     with their Chinese labels: the units downstream of it do not know the hub's codes."""
 
     formats: ClassVar[frozenset[str] | None] = frozenset({"jsonl"})
-
-    def project(self, kind: str, state: Mapping[str, Any]) -> list[Row]:
-        rows = super().project(kind, state)
-        for row in rows:
-            if row.get("behaviours"):
-                row["behaviours"] = [f"{c} {BEHAVIOUR_LABELS[c].zh}" for c in row["behaviours"]]
-            if row.get("categories"):
-                row["categories"] = [f"{c} {CATEGORY_LABELS[c].zh}" for c in row["categories"]]
-        return rows
+    code_labels: ClassVar[Mapping[str, Mapping[str, str]]] = MappingProxyType({
+        "behaviours": MappingProxyType({c: f"{c} {label.zh}"
+                                        for c, label in BEHAVIOUR_LABELS.items()}),
+        "categories": MappingProxyType({c: f"{c} {label.zh}"
+                                        for c, label in CATEGORY_LABELS.items()}),
+    })

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from hub.partners.base import PartnerAdapter
-from hub.partners.projection import Row
 
 #: The categories a ticket office can enforce: C1 (soft sleeper) and C9 (G trains, EMU first).
 RAIL_CATEGORIES = frozenset({"C1", "C9"})
@@ -26,10 +25,6 @@ class RailwayAdapter(PartnerAdapter):
         "categories": "限制类别", "listing_id": "失信名单编号", "exemptions": "临时解除",
         "role": "被限制人身份",
     })
-
-    def project(self, kind: str, state: Mapping[str, Any]) -> list[Row]:
-        # An order that restricts neither C1 nor C9 is no business of a railway;
-        # a listing implies all nine categories, so it always is.
-        if kind == "restriction" and not RAIL_CATEGORIES.intersection(state["categories"]):
-            return []
-        return super().project(kind, state)
+    # An order that restricts neither C1 nor C9 is no business of a railway;
+    # a listing implies all nine categories, so it always is.
+    restriction_categories: ClassVar[frozenset[str] | None] = RAIL_CATEGORIES
