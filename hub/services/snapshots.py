@@ -23,6 +23,7 @@ from hub.db.models import ChangeEvent
 from hub.exporters import BatchHeader
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row, withdrawn
+from hub.services import fast_snapshot
 from hub.services.feed import high_water
 
 _e = ChangeEvent.__table__
@@ -178,6 +179,12 @@ def write_full_snapshot(
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
     with conn, conn.begin():
         seq = high_water(conn)
-        records = exporter.write(full_rows(conn, adapter, seq), writer,  # type: ignore[arg-type]
-                                 header_factory(seq))
+        header = header_factory(seq)
+        if is_postgres(engine) and fast_snapshot.supports(adapter):
+            # The tables as of this transaction are the log as of ``seq``: every
+            # writer changes a record and appends its event in one transaction.
+            records = fast_snapshot.write_jsonl(conn, adapter, writer)  # type: ignore[arg-type]
+        else:
+            records = exporter.write(full_rows(conn, adapter, seq), writer,  # type: ignore[arg-type]
+                                     header)
     return SnapshotResult(seq, records, writer.bytes, writer.sha256.hexdigest())
