@@ -50,8 +50,17 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def compact(expr: str) -> str:
+    """``expr`` (json) as orjson's compact text: stored text with neither a space nor
+    a \\u escape is already that (orjson's own, or json.dumps of [], ["B1"]...);
+    anything else is rewritten, slowly, by the function."""
+    t = f"{expr}::text"
+    return (f"CASE WHEN strpos({t}, ' ') = 0 AND strpos({t}, '\\u') = 0 THEN {t} "
+            f"ELSE pg_temp.hub_cj({expr}) END")
+
+
 def _json(expr: str, labels: Mapping[str, str] | None) -> str:
-    out = f"pg_temp.hub_cj({expr})"
+    out = compact(expr)
     # Codes are whole JSON strings in canonical text: replacing "B1" by "B1 label"
     # is exact, and an empty list stays [] as in the Python projection.
     for code, label in (labels or {}).items():
@@ -72,7 +81,7 @@ def _column(alias: str, field: str, labels: Mapping[str, Mapping[str, str]]) -> 
 def _exemptions(order: str, person: str | None) -> str:
     who = f" AND e.person = {person}" if person else ""
     item = ("'{\"id\":' || e.id || ',\"person\":' || to_json(e.person)::text"
-            " || ',\"categories\":' || pg_temp.hub_cj(e.categories)"
+            " || ',\"categories\":' || " + compact("e.categories") + \
             " || ',\"from\":\"' || to_char(e.from_date, 'YYYY-MM-DD')"
             " || '\",\"until\":\"' || to_char(e.until_date, 'YYYY-MM-DD')"
             " || '\",\"reason\":' || to_json(e.reason)::text || ',\"status\":\"active\"}'")
