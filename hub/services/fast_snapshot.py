@@ -2,8 +2,9 @@
 
 Used only where it is proven byte for byte equal to the reference path (the
 log, projected and exported in Python; tests/services/test_fast_export.py):
-on PostgreSQL, for JSON Lines partners whose adapter changes the projection
-only through declarative hooks. Everything else takes the reference path.
+on PostgreSQL, for JSON Lines and CSV partners whose adapter changes the
+projection only through declarative hooks (CSV: without code labels).
+Everything else, XML included, takes the reference path.
 """
 
 from __future__ import annotations
@@ -13,8 +14,17 @@ from typing import Any, BinaryIO, Final
 
 from sqlalchemy import Connection
 
-from hub.db.export_sql import COMPACT_JSON_FUNCTION, jsonl_queries
-from hub.exporters import JsonlExporter
+from hub.db.export_sql import (
+    COMPACT_JSON_FUNCTION,
+    CSV_CELL_FUNCTION,
+    CsvFormat,
+    Format,
+    JsonlFormat,
+    literal,
+    snapshot_queries,
+)
+from hub.exporters import CsvExporter, Exporter, JsonlExporter
+from hub.exporters.csv import quote
 from hub.partners.base import PartnerAdapter
 
 # COPY BINARY of one text column: raw UTF-8 with no escaping to undo.
@@ -25,20 +35,33 @@ _ROW_PREFIX: Final = 6  # field count (int16) and value length (int32)
 _BLOCK_BYTES: Final = 1 << 20
 
 
+def _format(adapter: PartnerAdapter, exporter: Exporter) -> Format | None:
+    if type(adapter).project is not PartnerAdapter.project:
+        return None  # a projection in code has no SQL twin
+    if isinstance(exporter, JsonlExporter):
+        return JsonlFormat()
+    if isinstance(exporter, CsvExporter) and not adapter.code_labels:
+        return CsvFormat()
+    return None
+
+
 def supports(adapter: PartnerAdapter) -> bool:
     """Whether the adapter's full snapshot may be written by PostgreSQL."""
-    exporter = adapter.exporter()
-    return (type(adapter).project is PartnerAdapter.project
-            and isinstance(exporter, JsonlExporter))
+    return _format(adapter, adapter.exporter()) is not None
 
 
-def _queries(adapter: PartnerAdapter) -> list[str]:
-    exporter = adapter.exporter()
-    assert isinstance(exporter, JsonlExporter)  # noqa: S101 - supports() was asked first
+def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str) -> list[str]:
+    fmt = _format(adapter, exporter)
+    assert fmt is not None  # noqa: S101 - supports() was asked first
+    keys = exporter.keys if isinstance(exporter, JsonlExporter) else ()
+    fields = exporter.fields if isinstance(exporter, JsonlExporter | CsvExporter) else ()
     scope = adapter.config.scope
-    return jsonl_queries(fields=exporter.fields, keys=exporter.keys, records=scope.records,
-                         subjects=scope.subjects, labels=adapter.code_labels,
-                         categories=adapter.restriction_categories)
+    queries = snapshot_queries(fmt, fields=fields, keys=keys or fields, records=scope.records,
+                               subjects=scope.subjects, labels=adapter.code_labels,
+                               categories=adapter.restriction_categories)
+    # bytea in the partner's encoding: COPY BINARY sends it as it is, no escaping.
+    return [f"SELECT convert_to(x.line, {literal(encoding)}) FROM ({q}) AS x(line)"
+            for q in queries]
 
 
 def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
@@ -56,15 +79,23 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
         yield data[_ROW_PREFIX:]
 
 
-def write_jsonl(conn: Connection, adapter: PartnerAdapter, out: BinaryIO) -> int:
+def write_lines(conn: Connection, adapter: PartnerAdapter, out: BinaryIO) -> int:
     """Stream the adapter's snapshot as of ``conn``'s transaction to ``out``; rows written."""
     raw = conn.connection.driver_connection
     assert raw is not None  # noqa: S101 - an open SQLAlchemy connection has one
+    exporter = adapter.exporter()
+    encoding = "utf-8"
+    if isinstance(exporter, CsvExporter):
+        encoding = exporter.encoding
+        if exporter.bom:
+            out.write(b"\xef\xbb\xbf")
+        out.write((",".join(map(quote, exporter.header)) + "\r\n").encode(encoding))
     count = size = 0
     block: list[memoryview] = []
     with raw.cursor() as cur:
         cur.execute(COMPACT_JSON_FUNCTION)
-        for query in _queries(adapter):
+        cur.execute(CSV_CELL_FUNCTION)
+        for query in _queries(adapter, exporter, "GB18030" if encoding == "gb18030" else "UTF8"):
             with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
                 for row in _rows(copy):
                     block.append(row)
