@@ -9,10 +9,12 @@ Everything else, XML included, takes the reference path.
 
 from __future__ import annotations
 
+import tempfile
+import threading
 from collections.abc import Iterable
 from typing import Any, BinaryIO, Final
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from hub.db.export_sql import (
     COMPACT_JSON_FUNCTION,
@@ -79,8 +81,49 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
         yield data[_ROW_PREFIX:]
 
 
-def write_lines(conn: Connection, adapter: PartnerAdapter, out: BinaryIO) -> int:
-    """Stream the adapter's snapshot as of ``conn``'s transaction to ``out``; rows written."""
+def _copy_to(raw: Any, query: str, out: BinaryIO) -> int:
+    """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
+    count = size = 0
+    block: list[memoryview] = []
+    with raw.cursor() as cur:
+        # The functions live in this session's pg_temp; a big sort stays in memory.
+        cur.execute(COMPACT_JSON_FUNCTION)
+        cur.execute(CSV_CELL_FUNCTION)
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+            for row in _rows(copy):
+                block.append(row)
+                size += len(row)
+                count += 1
+                if size >= _BLOCK_BYTES:
+                    out.write(b"".join(block))
+                    block.clear()
+                    size = 0
+    if block:
+        out.write(b"".join(block))
+    return count
+
+
+def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO,
+           counts: list[int], errors: list[BaseException]) -> None:
+    try:
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, \
+                conn.begin():
+            # The second stream sees exactly the first one's snapshot.
+            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {literal(snapshot)}")
+            counts.append(_copy_to(conn.connection.driver_connection, query, spool))
+    except BaseException as exc:  # re-raised by the caller's thread
+        errors.append(exc)
+
+
+def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
+                out: BinaryIO) -> int:
+    """Stream the adapter's snapshot as of ``conn``'s transaction to ``out``; rows written.
+
+    Listings and orders are two COPY streams run at once on two connections
+    sharing one exported snapshot (both cores work); the orders are spooled to
+    a temporary file while the listings go out, then appended in order.
+    """
     raw = conn.connection.driver_connection
     assert raw is not None  # noqa: S101 - an open SQLAlchemy connection has one
     exporter = adapter.exporter()
@@ -90,21 +133,23 @@ def write_lines(conn: Connection, adapter: PartnerAdapter, out: BinaryIO) -> int
         if exporter.bom:
             out.write(b"\xef\xbb\xbf")
         out.write((",".join(map(quote, exporter.header)) + "\r\n").encode(encoding))
-    count = size = 0
-    block: list[memoryview] = []
-    with raw.cursor() as cur:
-        cur.execute(COMPACT_JSON_FUNCTION)
-        cur.execute(CSV_CELL_FUNCTION)
-        for query in _queries(adapter, exporter, "GB18030" if encoding == "gb18030" else "UTF8"):
-            with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-                for row in _rows(copy):
-                    block.append(row)
-                    size += len(row)
-                    count += 1
-                    if size >= _BLOCK_BYTES:
-                        out.write(b"".join(block))
-                        block.clear()
-                        size = 0
-    if block:
-        out.write(b"".join(block))
-    return count
+    queries = _queries(adapter, exporter, "GB18030" if encoding == "gb18030" else "UTF8")
+    if len(queries) == 1:
+        return _copy_to(raw, queries[0], out)
+    snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+    counts: list[int] = []
+    errors: list[BaseException] = []
+    with tempfile.TemporaryFile() as spool:
+        worker = threading.Thread(target=_spool, name="hub-snapshot",
+                                  args=(engine, snapshot, queries[1], spool, counts, errors))
+        worker.start()
+        try:
+            count = _copy_to(raw, queries[0], out)
+        finally:
+            worker.join()
+        if errors:
+            raise errors[0]
+        spool.seek(0)
+        while data := spool.read(_BLOCK_BYTES):
+            out.write(data)
+    return count + counts[0]
