@@ -45,6 +45,8 @@ class Claims:
     jti: str
     exp: datetime
     kid: str
+    #: When the partner says it signed; the replay store uses it across a store switch.
+    iat: datetime | None = None
 
 
 def verify_partner_token(
@@ -85,7 +87,7 @@ def verify_partner_token(
     _check_str(payload, "iss", partner, "the key's partner")
     _check_str(payload, "sub", partner, "iss (the key's partner)")
     _check_audience(payload.get("aud"), audience)
-    exp = _check_times(payload, now)
+    iat, exp = _check_times(payload, now)
     jti = payload.get("jti")
     if not isinstance(jti, str) or not jti:
         raise AuthError("jti: missing")
@@ -94,7 +96,7 @@ def verify_partner_token(
     _check_str(payload, "htm", method.upper(), "the request method")
     _check_htu(payload.get("htu"), url)
     _check_body(payload.get("body_sha256"), body)
-    return Claims(partner=partner, jti=jti, exp=exp, kid=kid)
+    return Claims(partner=partner, jti=jti, exp=exp, kid=kid, iat=iat)
 
 
 def body_digest(body: bytes) -> str:
@@ -186,7 +188,7 @@ def _numeric_date(payload: Mapping[str, Any], claim: str) -> datetime:
         raise AuthError(f"{claim}: out of range") from exc
 
 
-def _check_times(payload: Mapping[str, Any], now: datetime) -> datetime:
+def _check_times(payload: Mapping[str, Any], now: datetime) -> tuple[datetime, datetime]:
     iat = _numeric_date(payload, "iat")
     exp = _numeric_date(payload, "exp")
     if exp <= iat:
@@ -200,7 +202,7 @@ def _check_times(payload: Mapping[str, Any], now: datetime) -> datetime:
         raise AuthError("iat: iat in the future")
     if "nbf" in payload and _numeric_date(payload, "nbf") > now + MAX_SKEW:
         raise AuthError("nbf: not valid yet")
-    return exp
+    return iat, exp
 
 
 def _check_htu(htu: object, url: str) -> None:

@@ -297,3 +297,32 @@ class SeenToken(Base):
     partner: Mapped[str] = mapped_column(String(32), primary_key=True)
     jti: Mapped[str] = mapped_column(String(255), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class PartnerAccess(Base):
+    """What one partner API request handed out: one row per request, written after it.
+
+    Enough to answer "who received this person's data, and when": a changes
+    page names its seq range, a snapshot its seq, a check the hashed IDs asked.
+    """
+
+    __tablename__ = "partner_access"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: changes | snapshot | checks
+    endpoint: Mapped[str] = mapped_column(String(16))
+    #: changes: events in ``(from_seq, to_seq]``; snapshot: ``to_seq`` is its seq.
+    from_seq: Mapped[int | None] = mapped_column(BigInteger)
+    to_seq: Mapped[int | None] = mapped_column(BigInteger)
+    #: checks: space-separated subject hashes (hub.core.subject_hash), all IDs asked.
+    subjects: Mapped[str | None] = mapped_column(Text)
+    #: checks: how many IDs asked and how many had a hit; changes/snapshot: rows sent.
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index("ix_partner_access_partner_at", "partner", "at"),
+        Index("ix_partner_access_endpoint_to_seq", "endpoint", "to_seq"),
+    )

@@ -55,7 +55,8 @@ def test_valid_token_gives_claims(key: PartnerKeyPair) -> None:
     payload = claims(key, NOW, body=BODY)
     result = verify(sign(key, payload), key)
     assert result == Claims(partner="pbc", jti=payload["jti"],
-                            exp=datetime.fromtimestamp(payload["exp"], UTC), kid=key.kid)
+                            exp=datetime.fromtimestamp(payload["exp"], UTC), kid=key.kid,
+                            iat=datetime.fromtimestamp(payload["iat"], UTC))
     assert key.algorithm == ("EdDSA" if key.jwk["kty"] == "OKP" else "ES256")
 
 

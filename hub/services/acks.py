@@ -1,0 +1,53 @@
+"""Partner acknowledgements: ``acked_seq`` moves forward only, and never past what exists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from hub.db.models import PartnerBatch, PartnerProgress
+from hub.errors import Conflict, NotFound
+from hub.services import audit
+from hub.services.feed import high_water
+
+
+def acknowledge(session: Session, partner: str, *, through_seq: int | None = None,
+                batch_id: str | None = None, now: datetime) -> PartnerProgress:
+    """Record that ``partner`` holds everything through ``through_seq`` (or a batch's end).
+
+    An ack below the current ``acked_seq`` is accepted and changes nothing (a
+    late retry); one beyond the high-water mark is refused.
+
+    :raises NotFound: a batch that does not exist or is another partner's.
+    :raises Conflict: ``through_seq`` beyond the change log's high-water mark.
+    """
+    if (through_seq is None) == (batch_id is None):
+        raise ValueError("give through_seq or batch_id, not both")
+    if batch_id is not None:
+        batch = session.get(PartnerBatch, batch_id)
+        # Another partner's batch is reported as missing: its id says nothing to this caller.
+        if batch is None or batch.partner != partner:
+            raise NotFound(f"no batch {batch_id}")
+        through_seq = batch.to_seq
+    if through_seq is None:  # unreachable: checked above; narrows the type without assert
+        raise ValueError("give through_seq or batch_id")
+    top = high_water(session)
+    if through_seq > top:
+        raise Conflict(f"through_seq {through_seq} is beyond the high-water mark {top}")
+    progress = session.get(PartnerProgress, partner, with_for_update=True)
+    if progress is None:
+        progress = PartnerProgress(partner=partner, exported_seq=0, delivered_seq=0,
+                                   acked_seq=0, records=0)
+        session.add(progress)
+    if through_seq > progress.acked_seq:
+        before = progress.acked_seq
+        progress.acked_seq = through_seq
+        if batch_id is not None:
+            batch = session.get(PartnerBatch, batch_id)
+            if batch is not None and batch.status in ("ready", "released", "sent"):
+                batch.status = "acknowledged"
+        session.flush()
+        audit.record(session, actor=f"partner:{partner}", action="partner.ack", target=partner,
+                     detail={"from": before, "to": through_seq, "batch_id": batch_id}, at=now)
+    return progress

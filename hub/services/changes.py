@@ -1,0 +1,74 @@
+"""One page of the change log, projected for one partner: the ``/changes`` feed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, func, select, tuple_
+
+from hub.db.models import ChangeEvent
+from hub.partners.base import PartnerAdapter
+from hub.partners.projection import Row, withdrawn
+from hub.services.feed import high_water, read_events
+
+_e = ChangeEvent.__table__
+MAX_LIMIT: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesPage:
+    events: list[dict[str, Any]]
+    #: Cursor for the next page: the last seq read, whether or not it concerned the partner.
+    next_after: int
+    high_water: int
+
+
+def _states_before(conn: Connection, keys: set[tuple[str, str]],
+                   after: int) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each record's last state at or before ``after`` (what the partner then held)."""
+    if not keys or after <= 0:
+        return {}
+    last = (
+        select(func.max(_e.c.seq))
+        .where(_e.c.seq <= after, tuple_(_e.c.record_kind, _e.c.record_key).in_(list(keys)))
+        .group_by(_e.c.record_kind, _e.c.record_key)
+    )
+    stmt = select(_e.c.record_kind, _e.c.record_key, _e.c.state).where(_e.c.seq.in_(last))
+    return {(k, key): state for k, key, state in conn.execute(stmt)}
+
+
+def _rows(adapter: PartnerAdapter, kind: str, old: dict[str, Any] | None,
+          new: dict[str, Any]) -> list[Row]:
+    """The event's rows for the partner, plus ``withdrawn`` for rows it no longer gets."""
+    rows = adapter.project(kind, new)
+    if old is not None:
+        now_keys = {r["record_key"] for r in rows}
+        rows.extend(withdrawn(r) for r in adapter.project(kind, old)
+                    if r["record_key"] not in now_keys and r["status"] == "active")
+    return rows
+
+
+def changes_page(conn: Connection, adapter: PartnerAdapter, after: int, limit: int) -> ChangesPage:
+    """Events with ``seq > after`` (at most ``limit`` read), those concerning the partner.
+
+    An event the partner's scope ignores is left out but still moves the
+    cursor, so paging from 0 to ``high_water`` sees every event that concerns
+    the partner exactly once, in order. ``high_water`` is read first: a page
+    never reaches past it, so ``high_water - next_after`` is a true lag.
+    """
+    top = high_water(conn)
+    raw: Sequence[Any] = read_events(conn, after, min(limit, MAX_LIMIT)) if after < top else ()
+    raw = [e for e in raw if e.seq <= top]
+    previous = _states_before(conn, {(e.record_kind, e.record_key) for e in raw}, after)
+    events: list[dict[str, Any]] = []
+    for e in raw:
+        key = (e.record_kind, e.record_key)
+        rows = _rows(adapter, e.record_kind, previous.get(key), e.state)
+        previous[key] = e.state
+        if rows:
+            events.append({"seq": e.seq, "type": e.type, "at": e.at, "reason": e.reason,
+                           "rows": rows})
+    next_after = raw[-1].seq if raw else after
+    return ChangesPage(events=events, next_after=next_after, high_water=top)
