@@ -1,41 +1,26 @@
 """The API snapshot (``GET /snapshot``): the partner's full list in its own format.
 
-:func:`write_snapshot` is the one place that produces it, so the faster
-export path being built for batches can replace its body alone.
+It is :func:`hub.services.snapshots.write_full_snapshot`, the same path as a
+full batch file, spooled so its digest can go in a header.
 """
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, BinaryIO, Final
+from typing import IO, Final
 
 from sqlalchemy import Engine
 
 from hub.core.manifest import new_batch_id
 from hub.exporters import BatchHeader
 from hub.partners.base import PartnerAdapter
-from hub.services.feed import high_water
-from hub.services.snapshots import full_rows
+from hub.services.snapshots import write_full_snapshot
 
 #: Bytes a snapshot keeps in memory before spilling to a temporary file.
 SPOOL_MEMORY: Final = 8 * 1024 * 1024
 CONTENT_TYPES: Final = {"jsonl": "application/jsonl", "csv": "text/csv", "xml": "application/xml"}
-
-
-class _Hashing:
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw, self.sha256, self.bytes = raw, hashlib.sha256(), 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.sha256.update(data)
-        self.bytes += len(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,25 +34,18 @@ class Snapshot:
     body: IO[bytes]
 
 
-def write_snapshot(engine: Engine, adapter: PartnerAdapter, out: BinaryIO, now: datetime
-                   ) -> tuple[int, int]:
-    """Write the partner's active rows as of the high-water mark; ``(seq, records)``."""
-    with engine.connect() as conn:
-        seq = high_water(conn)
-        header = BatchHeader(partner=adapter.id, kind="full", from_seq=0, to_seq=seq,
-                             batch_id=new_batch_id(adapter.id, "full", 0, seq, now),
-                             created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        records = adapter.exporter().write(full_rows(conn, adapter, seq), out, header)
-    return seq, records
-
-
 def spool_snapshot(engine: Engine, adapter: PartnerAdapter, now: datetime) -> Snapshot:
     """The snapshot written to a spooled temporary file, so its digest can go in a header
     before the first byte is sent (a header cannot follow a streamed body)."""
+
+    def header(seq: int) -> BatchHeader:
+        return BatchHeader(partner=adapter.id, kind="full", from_seq=0, to_seq=seq,
+                           batch_id=new_batch_id(adapter.id, "full", 0, seq, now),
+                           created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - caller closes
     try:
-        out = _Hashing(spool)
-        seq, records = write_snapshot(engine, adapter, out, now)  # type: ignore[arg-type]
+        result = write_full_snapshot(engine, adapter, spool, header)  # type: ignore[arg-type]
         spool.seek(0)
     except BaseException:
         spool.close()
@@ -76,4 +54,5 @@ def spool_snapshot(engine: Engine, adapter: PartnerAdapter, now: datetime) -> Sn
     content_type = CONTENT_TYPES[fmt]
     if fmt == "csv":
         content_type += f"; charset={adapter.config.encoding}"
-    return Snapshot(seq, records, out.sha256.digest(), out.bytes, content_type, spool)
+    return Snapshot(result.seq, result.records, bytes.fromhex(result.sha256), result.bytes,
+                    content_type, spool)

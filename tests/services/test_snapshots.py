@@ -101,3 +101,35 @@ def test_write_full_snapshot_streams_what_full_rows_give(
         total += result.records
     assert total > 0
     assert set(seen) == {seq}
+
+
+def test_api_snapshot_spool_carries_its_seq_digest_and_content_type(
+    hub_ctx: HubContext, adapters: list[PartnerAdapter]
+) -> None:
+    import hashlib
+
+    from hub.services.partner_snapshot import spool_snapshot
+    from tests.conftest import NOW
+
+    for op in [("add_person", 0), ("issue_person", 0), ("add_person", 1),
+               ("remove", 1, "performed")]:
+        _apply(hub_ctx, "W", op)
+    with hub_ctx.engine.connect() as conn:
+        seq = high_water(conn)
+    for adapter in adapters:
+        snap = spool_snapshot(hub_ctx.engine, adapter, NOW)
+        with snap.body:
+            body = snap.body.read()
+        assert snap.seq == seq
+        assert hashlib.sha256(body).digest() == snap.sha256
+        assert snap.size == len(body)
+        assert snap.content_type.startswith(
+            {"jsonl": "application/jsonl", "csv": "text/csv", "xml": "application/xml"}[
+                adapter.config.format])
+        # The same rows as the reference path: the removed listing is not among them.
+        assert len(full_rows_of(hub_ctx, adapter, seq)) == snap.records
+
+
+def full_rows_of(ctx: HubContext, adapter: PartnerAdapter, seq: int) -> list[Any]:
+    with ctx.engine.connect() as conn:
+        return list(full_rows(conn, adapter, seq))
