@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from hub.api.setup import init_api
 from hub.api.wellknown import bp as wellknown_bp
 from hub.context import HubContext
 from hub.current import hub_context
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app.config.update(SECRET_KEY=settings.secret_key)
     app.extensions["hub"] = context
     app.register_blueprint(wellknown_bp)
+    init_api(app, context)
 
     @app.get("/healthz")
     def healthz() -> Any:

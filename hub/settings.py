@@ -44,6 +44,8 @@ class Settings:
     secret_key: str
     #: Listing and removal need a second staff member's approval.
     four_eyes: bool
+    #: ``HUB_PUBLIC_URL``: scheme and host partners call (``htu``) when a proxy sits in front.
+    public_url: str | None = None
     #: Folder of ``<id>.toml`` partner files; overrides live in ``instance_path/partners``.
     partners_path: Path = _REPO_PARTNERS_PATH
 
@@ -62,5 +64,6 @@ class Settings:
             # outlive a key change.
             secret_key=env.get("HUB_SECRET_KEY") or "dev-only-insecure-key",
             four_eyes=_flag(env, "HUB_FOUR_EYES", default=True),
+            public_url=env.get("HUB_PUBLIC_URL") or None,
             partners_path=Path(env.get("HUB_PARTNERS_PATH") or _REPO_PARTNERS_PATH).resolve(),
         )

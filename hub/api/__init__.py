@@ -1,1 +1,1 @@
-"""HTTP API of the hub: the partner API and the documents partners fetch (JWKS)."""
+"""HTTP API of the hub: the partner API, the staff API and the documents partners fetch."""

@@ -1,0 +1,147 @@
+"""The partner endpoints of ``/api/v1``: changes, snapshot, checks, acks.
+
+Every request has passed :mod:`hub.api.partner_auth` before a view runs; a
+view sees only the caller's adapter, so it can hand out only the caller's
+projection and touch only the caller's own state.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Any, Final
+
+import orjson
+from flask import Response
+from flask_smorest import Blueprint
+
+from hub.api.openapi import PARTNER_SECURITY
+from hub.api.partner_auth import BLUEPRINT, caller, remember_jti
+from hub.api.partner_schemas import (
+    AckRequest,
+    AckResponse,
+    ChangesPageSchema,
+    ChangesQuery,
+    ChecksRequest,
+    ChecksResponse,
+)
+from hub.current import hub_context
+from hub.db.engine import session_scope
+from hub.services.access import record_access
+from hub.services.acks import acknowledge
+from hub.services.changes import changes_page
+from hub.services.checks import check_subjects, hashes
+from hub.services.partner_snapshot import spool_snapshot
+
+bp = Blueprint(BLUEPRINT, __name__, url_prefix="/api/v1",
+               description="Partner endpoints: every request signed with the partner's key.")
+bp.before_request(remember_jti)
+
+_SECURED: Final[dict[str, Any]] = {"security": [{PARTNER_SECURITY: []}]}
+_CHUNK: Final = 256 * 1024
+
+
+def _json(body: Any) -> Response:
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _documented_errors(view: Any) -> Any:
+    for status in (401, 429):
+        view = bp.alt_response(status, description={
+            401: "A token check failed; `check` names it.",
+            429: "The partner's rate limit is used up; see `Retry-After`."}[status])(view)
+    return bp.doc(**_SECURED)(view)
+
+
+@bp.route("/changes", methods=["GET"])
+@_documented_errors
+@bp.arguments(ChangesQuery, location="query", as_kwargs=True)
+@bp.response(200, ChangesPageSchema)
+def changes(after: int, limit: int) -> Response:
+    """Change feed: events after the cursor, projected for the caller.
+
+    Page with `after = next_after` until `next_after == high_water`; every
+    event that concerns the caller comes exactly once, in order.
+    """
+    who = caller()
+    ctx = hub_context()
+    with ctx.engine.connect() as conn, conn.begin():
+        page = changes_page(conn, who.adapter, after, limit)
+    if page.next_after > after:
+        record_access(ctx.sessions, partner=who.partner, endpoint="changes",
+                      at=datetime.now(UTC), from_seq=after, to_seq=page.next_after,
+                      count=sum(len(e["rows"]) for e in page.events))
+    return _json({"events": page.events, "next_after": page.next_after,
+                  "high_water": page.high_water})
+
+
+@bp.route("/snapshot", methods=["GET"])
+@_documented_errors
+@bp.response(200, description="The caller's full current list in its own format "
+             "(JSON Lines, XML or CSV), as a full batch file has it.",
+             content_type="application/octet-stream", headers={
+                 "X-Hub-Seq": {"description": "The change-log seq the snapshot is as of: "
+                               "page /changes from here.", "schema": {"type": "integer"}},
+                 "Repr-Digest": {"description": "RFC 9530 `sha-256=:<base64>:` of the body.",
+                                 "schema": {"type": "string"}},
+             })
+def snapshot() -> Response:
+    """Full snapshot, streamed; `X-Hub-Seq` says where to resume the feed."""
+    who = caller()
+    ctx = hub_context()
+    now = datetime.now(UTC)
+    snap = spool_snapshot(ctx.engine, who.adapter, now)
+    record_access(ctx.sessions, partner=who.partner, endpoint="snapshot", at=now,
+                  to_seq=snap.seq, count=snap.records)
+    response = Response(_stream(snap.body), mimetype=None, content_type=snap.content_type,
+                        direct_passthrough=True)
+    response.headers["Content-Length"] = str(snap.size)
+    response.headers["X-Hub-Seq"] = str(snap.seq)
+    response.headers["X-Hub-Records"] = str(snap.records)
+    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(snap.sha256).decode()}:"
+    return response
+
+
+def _stream(body: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := body.read(_CHUNK):
+            yield chunk
+    finally:
+        body.close()
+
+
+@bp.route("/checks", methods=["POST"])
+@_documented_errors
+@bp.arguments(ChecksRequest)
+@bp.response(200, ChecksResponse)
+def checks(body: dict[str, Any]) -> Response:
+    """Real-time check of up to 1000 IDs: active listings and restrictions that concern
+    the caller's measures (bound persons with their role; exemptions shown)."""
+    who = caller()
+    ctx = hub_context()
+    ids = [s["id_number"] for s in body["subjects"]]
+    with ctx.sessions() as session:
+        results = check_subjects(session, who.adapter, ids)
+    record_access(ctx.sessions, partner=who.partner, endpoint="checks", at=datetime.now(UTC),
+                  subjects=hashes(r.id_number for r in results), count=len(results),
+                  hits=sum(1 for r in results if r.matches))
+    return _json({"results": [{"id_number": r.id_number, "matches": r.matches}
+                              for r in results]})
+
+
+@bp.route("/acks", methods=["POST"])
+@_documented_errors
+@bp.arguments(AckRequest)
+@bp.response(200, AckResponse)
+@bp.alt_response(404, description="No such batch of the caller's.")
+@bp.alt_response(409, description="through_seq is beyond the high-water mark.")
+def acks(body: dict[str, Any]) -> Response:
+    """Acknowledge everything through a seq, or through a batch's end; never moves back."""
+    who = caller()
+    ctx = hub_context()
+    with session_scope(ctx.sessions) as session:
+        progress = acknowledge(session, who.partner, through_seq=body.get("through_seq"),
+                               batch_id=body.get("batch_id"), now=datetime.now(UTC))
+        acked = progress.acked_seq
+    return _json({"partner": who.partner, "acked_seq": acked})

@@ -1,0 +1,127 @@
+"""Authenticating a partner request: token checks, rate limit, replay store, in that order.
+
+The checks run before any partner view is reached (and before a body is
+parsed): the token in the app's ``before_request``, then flask-limiter's
+per-partner limit (which needs to know the partner), then the replay store in
+the blueprint's ``before_request``, last, so a refused or rate-limited
+request does not use up its ``jti``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final, cast
+
+from flask import Response, current_app, g, request
+from flask_limiter import Limiter, RequestLimit
+
+from hub.api.problems import auth_problem, problem
+from hub.core.request_auth import Claims, verify_partner_token
+from hub.current import hub_context
+from hub.errors import AuthError
+from hub.partners.base import PartnerAdapter
+from hub.services.partner_keys import ReplayStore, lookup
+
+EXTENSION: Final = "hub.partner_gate"
+#: Endpoint name prefix of the partner blueprint (see hub.api.partner).
+BLUEPRINT: Final = "partner_api"
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerCaller:
+    adapter: PartnerAdapter
+    claims: Claims
+
+    @property
+    def partner(self) -> str:
+        return self.adapter.id
+
+
+@dataclass(slots=True)
+class PartnerGate:
+    """What the partner API needs for every request; one per app."""
+
+    adapters: Mapping[str, PartnerAdapter]
+    replay: ReplayStore
+    #: ``HUB_PUBLIC_URL``: the URL partners call when a proxy sits in front.
+    public_url: str | None = None
+
+    def request_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/") + request.path
+        return request.base_url
+
+    def authenticate(self, now: datetime) -> PartnerCaller:
+        """:raises AuthError: naming the check that failed."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("authorization: expected 'Authorization: Bearer <token>'")
+        ctx = hub_context()
+        with ctx.sessions() as session:
+            claims = verify_partner_token(
+                token.strip(), keys=lambda kid: lookup(session, kid),
+                audience=ctx.settings.audience, method=request.method,
+                url=self.request_url(), body=request.get_data(cache=True), now=now)
+        adapter = self.adapters.get(claims.partner)
+        if adapter is None:
+            raise AuthError(f"iss: partner {claims.partner!r} is not configured on this hub")
+        if not adapter.config.api.enabled:
+            raise AuthError(f"iss: partner {claims.partner!r} has no API access ([api] enabled)")
+        return PartnerCaller(adapter, claims)
+
+
+def gate() -> PartnerGate:
+    return cast(PartnerGate, current_app.extensions[EXTENSION])
+
+
+def verify_token() -> Response | None:
+    """App ``before_request``: the token checks, for partner endpoints only."""
+    if request.blueprint != BLUEPRINT:
+        return None
+    try:
+        g.partner_caller = gate().authenticate(datetime.now(UTC))
+    except AuthError as exc:
+        return auth_problem(exc)
+    return None
+
+
+def remember_jti() -> Response | None:
+    """Blueprint ``before_request``: the replay check, after the rate limit."""
+    claims = caller().claims
+    if not gate().replay.remember(claims.jti, claims.partner, claims.exp):
+        return auth_problem(AuthError(f"jti: {claims.jti!r} was already used"))
+    return None
+
+
+def caller() -> PartnerCaller:
+    return cast(PartnerCaller, g.partner_caller)
+
+
+def caller_rate_limit() -> str:
+    return caller().adapter.config.api.rate_limit
+
+
+def caller_partner() -> str:
+    return caller().partner
+
+
+def rate_limited(limit: RequestLimit) -> Response:
+    """flask-limiter ``on_breach``: 429 with ``Retry-After`` in seconds."""
+    retry = max(1, int(limit.reset_at - datetime.now(UTC).timestamp() + 0.999))
+    return problem(429, f"rate limit {limit.limit} reached for this partner",
+                   headers={"Retry-After": str(retry)})
+
+
+def make_limiter(redis_url: str | None) -> Limiter:
+    # Redis when configured, so every gunicorn worker counts against one limit;
+    # if Redis goes away, each worker counts in memory until it is back.
+    return Limiter(
+        key_func=lambda: request.remote_addr or "-",
+        storage_uri=redis_url or "memory://",
+        in_memory_fallback_enabled=redis_url is not None,
+        on_breach=rate_limited,
+        key_prefix="hub-rate",
+        headers_enabled=False,
+    )

@@ -1,0 +1,85 @@
+"""marshmallow schemas of the partner endpoints: request validation and the OpenAPI document.
+
+Responses of the bulk endpoints are written with orjson from plain rows; these
+schemas describe them for the document and are not used to dump them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from hub.services.changes import MAX_LIMIT
+from hub.services.checks import MAX_SUBJECTS
+
+
+class ChangesQuery(ma.Schema):
+    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+                              metadata={"description": "Cursor: the `next_after` of the last "
+                                        "page (0 to start)."})
+    limit = ma.fields.Integer(load_default=MAX_LIMIT,
+                              validate=ma.validate.Range(min=1, max=MAX_LIMIT),
+                              metadata={"description": f"Events to read, 1 to {MAX_LIMIT}."})
+
+
+class ChangeEventSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True)
+    type = ma.fields.String(required=True)
+    at = ma.fields.DateTime(required=True)
+    reason = ma.fields.String(allow_none=True)
+    rows = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "The event's rows in the caller's projection; `status: withdrawn` "
+                       "means delete a row the caller held."})
+
+
+class ChangesPageSchema(ma.Schema):
+    events = ma.fields.List(ma.fields.Nested(ChangeEventSchema), required=True)
+    next_after = ma.fields.Integer(required=True)
+    high_water = ma.fields.Integer(required=True)
+
+
+class SubjectSchema(ma.Schema):
+    id_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+class ChecksRequest(ma.Schema):
+    subjects = ma.fields.List(ma.fields.Nested(SubjectSchema), required=True,
+                              validate=ma.validate.Length(min=1, max=MAX_SUBJECTS))
+
+
+class CheckMatchSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    matched_as = ma.fields.String(required=True,
+                                  metadata={"description": "subject or bound_person"})
+    record_type = ma.fields.String(required=True)
+    record_key = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    measures = ma.fields.List(ma.fields.String(), required=True)
+    role = ma.fields.String(metadata={"description": "For a bound person: their role."})
+
+
+class CheckResultSchema(ma.Schema):
+    id_number = ma.fields.String(required=True)
+    matches = ma.fields.List(ma.fields.Nested(CheckMatchSchema), required=True)
+
+
+class ChecksResponse(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(CheckResultSchema), required=True)
+
+
+class AckRequest(ma.Schema):
+    through_seq = ma.fields.Integer(validate=ma.validate.Range(min=0))
+    batch_id = ma.fields.String(validate=ma.validate.Length(min=1, max=160))
+
+    @ma.validates_schema
+    def _one_of(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("through_seq" in data) == ("batch_id" in data):
+            raise ma.ValidationError("give through_seq or batch_id, not both", "_schema")
+
+
+class AckResponse(ma.Schema):
+    partner = ma.fields.String(required=True)
+    acked_seq = ma.fields.Integer(required=True)

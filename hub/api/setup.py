@@ -1,0 +1,39 @@
+"""Wiring the API into an app: OpenAPI document, error format, partner gate, rate limits."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from hub.api import partner
+from hub.api.openapi import HubApi, make_api
+from hub.api.partner_auth import (
+    EXTENSION,
+    PartnerGate,
+    caller_partner,
+    caller_rate_limit,
+    make_limiter,
+    verify_token,
+)
+from hub.api.problems import hub_error_problem
+from hub.config.partners import load_adapters
+from hub.context import HubContext
+from hub.errors import HubError
+from hub.services.partner_keys import DatabaseReplayStore
+
+
+def init_api(app: Flask, context: HubContext) -> HubApi:
+    settings = context.settings
+    app.extensions[EXTENSION] = PartnerGate(
+        adapters=load_adapters(settings),
+        replay=DatabaseReplayStore(context.sessions),
+        public_url=settings.public_url,
+    )
+    # Token checks first: the per-partner limit below needs to know the partner.
+    app.before_request(verify_token)
+    limiter = make_limiter(settings.redis_url)
+    limiter.limit(caller_rate_limit, key_func=caller_partner)(partner.bp)
+    limiter.init_app(app)
+    api = make_api(app)
+    api.register_blueprint(partner.bp)
+    app.register_error_handler(HubError, hub_error_problem)
+    return api
