@@ -1,0 +1,84 @@
+"""Partners with registered keys, and a test client that signs every request for real."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from hub.context import HubContext
+from hub.db.engine import session_scope
+from hub.services import partner_keys
+from hub.services.actors import Actor
+from tests.api_auth.keys import PartnerKeyPair, claims, make_key, sign
+
+BASE = "http://localhost"
+ADMIN = Actor("cli:test")
+#: Partners the API tests sign as: a JSON Lines partner, an ES256 one, a flight partner,
+#: and one whose API is switched off.
+KEY_KINDS = {"ndrc": "Ed25519", "pbc": "P-256", "travelsky": "Ed25519", "lao": "Ed25519"}
+
+
+@dataclass
+class SignedClient:
+    """Signs one fresh token per request, as a partner's system does."""
+
+    client: FlaskClient
+    key: PartnerKeyPair
+    #: Changes the claims or the token of the next request, for the negative tests.
+    tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    last_token: str | None = field(default=None, repr=False)
+
+    def token(self, method: str, path: str, body: bytes | None, **overrides: Any) -> str:
+        payload = claims(self.key, datetime.now(UTC), body=body, method=method,
+                         url=BASE + path, **overrides)
+        return sign(self.key, payload)
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                query: dict[str, Any] | None = None, token: str | None = None,
+                body: bytes | None = None, **overrides: Any) -> TestResponse:
+        if body is None and json is not None:
+            body = orjson.dumps(json)
+        if token is None:
+            token = self.token(method, path, body, **overrides)
+        self.last_token = token
+        return self.client.open(path, method=method, query_string=query, data=body,
+                                headers={"Authorization": f"Bearer {token}",
+                                         "Content-Type": "application/json"})
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, **kwargs)
+
+
+@pytest.fixture
+def partner_keys_registered(hub_ctx: HubContext) -> dict[str, PartnerKeyPair]:
+    keys = {p: make_key(p, kind) for p, kind in KEY_KINDS.items()}
+    with session_scope(hub_ctx.sessions) as session:
+        for partner, key in keys.items():
+            partner_keys.add_key(session, partner, key.public_pem, known_partners=KEY_KINDS,
+                                 actor=ADMIN, now=datetime.now(UTC))
+    return keys
+
+
+@pytest.fixture
+def signed(app: Flask, partner_keys_registered: dict[str, PartnerKeyPair]
+           ) -> Callable[[str], SignedClient]:
+    """``signed("ndrc")``: a client signing as that partner."""
+    return lambda partner: SignedClient(app.test_client(), partner_keys_registered[partner])
+
+
+def problem(response: TestResponse) -> dict[str, Any]:
+    assert response.content_type == "application/problem+json", response.data
+    body: dict[str, Any] = orjson.loads(response.data)
+    assert body["status"] == response.status_code
+    return body
