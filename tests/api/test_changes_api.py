@@ -1,0 +1,152 @@
+"""``GET /api/v1/changes``: cursor paging, projection per partner, the access record."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.context import HubContext
+from hub.core import demo
+from hub.db.engine import session_scope
+from hub.db.models import ChangeEvent, PartnerAccess
+from hub.services import registry
+from tests.api.conftest import ADMIN, SignedClient, problem
+from tests.samples import org_listing, org_restriction, person_listing
+
+Signed = Callable[[str], SignedClient]
+CHANGES = "/api/v1/changes"
+TODAY = date(2026, 11, 25)
+
+
+def add_records(ctx: HubContext, records: Iterator[tuple[str, dict[str, Any]]],
+                count: int) -> None:
+    """``count`` demo records, one transaction each, as clerks add them."""
+    for _ in range(count):
+        kind, raw = next(records)
+        with session_scope(ctx.sessions) as session:
+            if kind == "listing":
+                registry.add_listing(session, raw, actor=ADMIN, now=datetime.now(UTC))
+            else:
+                registry.issue_restriction(session, raw, actor=ADMIN, now=datetime.now(UTC))
+
+
+def page_all(client: SignedClient, after: int, sizes: Callable[[], int],
+             until: Callable[[dict[str, Any], bool], bool],
+             finished: Callable[[], bool] = lambda: True,
+             high_waters: list[int] | None = None) -> tuple[list[int], dict[str, Any]]:
+    """Page from ``after`` until ``until(page, writer finished before the request)``."""
+    seqs: list[int] = []
+    while True:
+        was_finished = finished()
+        response = client.get(CHANGES, query={"after": after, "limit": sizes()})
+        assert response.status_code == 200, response.data
+        page = response.json
+        assert page is not None
+        assert page["next_after"] <= page["high_water"]
+        if high_waters is not None:
+            high_waters.append(page["high_water"])
+        seqs.extend(e["seq"] for e in page["events"])
+        assert all(after < e["seq"] <= page["next_after"] for e in page["events"])
+        after = page["next_after"]
+        if until(page, was_finished):
+            return seqs, page
+
+
+def all_seqs(ctx: HubContext) -> list[int]:
+    with ctx.sessions() as session:
+        return list(session.scalars(select(ChangeEvent.seq).order_by(ChangeEvent.seq)))
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000, "random"])
+def test_paging_to_high_water_yields_every_event_once_in_order(
+        signed: Signed, hub_ctx: HubContext, size: int | str) -> None:
+    add_records(hub_ctx, demo.generate(20, seed=5, today=TODAY), 30)
+    rng = random.Random(size)
+    sizes = (lambda: rng.randint(1, 12)) if size == "random" else (lambda: int(size))
+    seqs, page = page_all(signed("ndrc"), 0, sizes,
+                          lambda p, _f: p["next_after"] == p["high_water"])
+    assert seqs == all_seqs(hub_ctx)
+    assert page["high_water"] == seqs[-1] == 30
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_paging_while_another_writer_commits(signed: Signed, hub_ctx: HubContext) -> None:
+    records = demo.generate(200, seed=11, today=TODAY)
+    add_records(hub_ctx, records, 10)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            add_records(hub_ctx, records, 150)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    rng = random.Random(3)
+    client = signed("ndrc")
+    high_waters: list[int] = []
+    # Keep paging while the writer runs, then until the cursor reaches the final high water.
+    seqs, _page = page_all(client, 0, lambda: rng.randint(1, 9),
+                           lambda p, finished: finished and p["next_after"] == p["high_water"],
+                           done.is_set, high_waters)
+    thread.join()
+    assert not errors, errors
+    expected = all_seqs(hub_ctx)
+    assert len(expected) == 160
+    assert seqs == expected
+    # The reader really ran beside the writer: it saw the high water move.
+    assert len(set(high_waters)) > 3
+
+
+def test_events_are_projected_for_the_caller(signed: Signed, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ADMIN, now=datetime.now(UTC))
+        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=datetime.now(UTC))
+    ndrc = signed("ndrc").get(CHANGES).json
+    travelsky = signed("travelsky").get(CHANGES).json
+    assert ndrc is not None and travelsky is not None
+    assert [e["type"] for e in ndrc["events"]] == ["listing.added", "restriction.issued"]
+    assert ndrc["events"][0]["rows"][0]["obligation"] == "支付货款人民币1200000元"
+    # A flight partner gets no listings and, for an organisation's order, one row per
+    # person it binds, without the fields it may not see.
+    assert [e["type"] for e in travelsky["events"]] == ["restriction.issued"]
+    (row,) = travelsky["events"][0]["rows"]
+    assert row["id_number"] == "320102197907040241"
+    assert row["role"] == "legal_representative"
+    assert "obligation" not in row and "legal_representative" not in row
+    # Both cursors moved over both events, concerned or not.
+    assert ndrc["next_after"] == travelsky["next_after"] == ndrc["high_water"] == 2
+
+
+def test_a_page_is_recorded_in_the_access_record(signed: Signed, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(), actor=ADMIN, now=datetime.now(UTC))
+    client = signed("ndrc")
+    assert client.get(CHANGES, query={"after": 0}).status_code == 200
+    assert client.get(CHANGES, query={"after": 1}).status_code == 200  # nothing new: no row
+    with hub_ctx.sessions() as session:
+        rows = session.scalars(select(PartnerAccess)).all()
+        assert [(r.partner, r.endpoint, r.from_seq, r.to_seq, r.count) for r in rows] == [
+            ("ndrc", "changes", 0, 1, 1)]
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"after": -1}, "after"),
+    ({"after": "x"}, "after"),
+])
+def test_bad_query_names_the_field(signed: Signed, query: dict[str, Any], field: str) -> None:
+    body = problem(signed("ndrc").get(CHANGES, query=query))
+    assert body["status"] == 422
+    assert field in body["errors"]
+    assert field in body["detail"]
