@@ -115,7 +115,8 @@ def test_events_are_projected_for_the_caller(signed: Signed, hub_ctx: HubContext
         registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=datetime.now(UTC))
     ndrc = signed("ndrc").get(CHANGES).json
     travelsky = signed("travelsky").get(CHANGES).json
-    assert ndrc is not None and travelsky is not None
+    assert ndrc is not None
+    assert travelsky is not None
     assert [e["type"] for e in ndrc["events"]] == ["listing.added", "restriction.issued"]
     assert ndrc["events"][0]["rows"][0]["obligation"] == "支付货款人民币1200000元"
     # A flight partner gets no listings and, for an organisation's order, one row per
@@ -124,7 +125,8 @@ def test_events_are_projected_for_the_caller(signed: Signed, hub_ctx: HubContext
     (row,) = travelsky["events"][0]["rows"]
     assert row["id_number"] == "320102197907040241"
     assert row["role"] == "legal_representative"
-    assert "obligation" not in row and "legal_representative" not in row
+    assert "obligation" not in row
+    assert "legal_representative" not in row
     # Both cursors moved over both events, concerned or not.
     assert ndrc["next_after"] == travelsky["next_after"] == ndrc["high_water"] == 2
 
