@@ -30,6 +30,15 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict()
 
 
+def _flatten(messages: object, path: str = "") -> list[tuple[str, list[str]]]:
+    if isinstance(messages, dict):
+        return [pair for key, value in messages.items()
+                for pair in _flatten(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [(path or "_schema", list(messages))]
+    return [(path or "_schema", [str(messages)])]
+
+
 class HubApi(Api):  # type: ignore[misc]
     """flask-smorest's Api answering every HTTP error as ``application/problem+json``."""
 
@@ -43,11 +52,10 @@ class HubApi(Api):  # type: ignore[misc]
         headers = dict(data.get("headers") or {})
         messages = data.get("messages")
         if messages:
-            # webargs: {location: {field: [reasons]}}; a caller wants the field named.
-            errors = {field: reasons for where in messages.values() for field, reasons in
-                      (where.items() if isinstance(where, dict) else {"_": where}.items())}
-            joined = "; ".join(f"{f}: {' '.join(map(str, r)) if isinstance(r, list) else r}"
-                               for f, r in errors.items())
+            # webargs: {location: {field: reasons}}, nested per item; a caller wants
+            # each failing field named by its path (subjects.0.id_number).
+            errors = dict(_flatten(messages.get("json", messages.get("query", messages))))
+            joined = "; ".join(f"{path}: {' '.join(reasons)}" for path, reasons in errors.items())
             return problem(code, joined, errors=errors, headers=headers)
         detail: str | None = data.get("message") or (error.description if code < 500 else None)
         return problem(code, detail, headers=headers)

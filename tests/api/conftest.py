@@ -22,8 +22,9 @@ from tests.api_auth.keys import PartnerKeyPair, claims, make_key, sign
 BASE = "http://localhost"
 ADMIN = Actor("cli:test")
 #: Partners the API tests sign as: a JSON Lines partner, an ES256 one, a flight partner,
-#: and one whose API is switched off.
-KEY_KINDS = {"ndrc": "Ed25519", "pbc": "P-256", "travelsky": "Ed25519", "lao": "Ed25519"}
+#: the railway, and one whose API is switched off.
+KEY_KINDS = {"ndrc": "Ed25519", "pbc": "P-256", "travelsky": "Ed25519", "railway": "Ed25519",
+             "lao": "Ed25519"}
 
 
 @dataclass

@@ -1,0 +1,137 @@
+"""``POST /api/v1/checks``: the real-time interception path at the counter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.config.partners import load_adapters
+from hub.context import HubContext
+from hub.core.timeutil import court_date
+from hub.db.engine import session_scope
+from hub.db.models import PartnerAccess
+from hub.services import registry
+from hub.services.access import who_received
+from tests.api.conftest import ADMIN, SignedClient, problem
+from tests.samples import org_listing, org_restriction, person_listing, person_restriction
+
+Signed = Callable[[str], SignedClient]
+CHECKS = "/api/v1/checks"
+PERSON = "110105198503150019"
+ORG = "91110105MA01ABCD5F"
+REPRESENTATIVE = "320102197907040241"
+UNLISTED = "11010519491231002X"
+
+
+def check(client: SignedClient, *ids: str) -> dict[str, list[dict[str, Any]]]:
+    response = client.post(CHECKS, json={"subjects": [{"id_number": i} for i in ids]})
+    assert response.status_code == 200, response.data
+    assert response.json is not None
+    return {r["id_number"]: r["matches"] for r in response.json["results"]}
+
+
+@pytest.fixture
+def records(hub_ctx: HubContext) -> HubContext:
+    now = datetime.now(UTC)
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(), actor=ADMIN, now=now)
+        registry.issue_restriction(s, person_restriction(), actor=ADMIN, now=now)
+        registry.add_listing(s, org_listing(), actor=ADMIN, now=now)
+        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=now)
+    return hub_ctx
+
+
+def test_an_active_listing_is_found_by_id(signed: Signed, records: HubContext) -> None:
+    found = check(signed("ndrc"), PERSON, UNLISTED)
+    assert found[UNLISTED] == []
+    kinds = {(m["record_type"], m["record_key"], m["matched_as"]) for m in found[PERSON]}
+    assert kinds == {("listing", "L-2024-000001", "subject"),
+                     ("restriction", "R-2024-000001", "subject")}
+    listing = next(m for m in found[PERSON] if m["record_type"] == "listing")
+    assert listing["status"] == "active"
+    # A listing implies every joint sanction of the caller.
+    assert listing["measures"] == ["credit_reporting", "bond_issuance", "public_procurement",
+                                   "gov_subsidy", "publicity"]
+
+
+def test_a_bound_person_is_found_with_their_role(signed: Signed, records: HubContext) -> None:
+    (match,) = check(signed("travelsky"), REPRESENTATIVE)[REPRESENTATIVE]
+    assert match["matched_as"] == "bound_person"
+    assert match["role"] == "legal_representative"
+    assert match["record_key"].startswith("R-2024-000002")
+    assert match["measures"] == ["flight"]
+    # The organisation itself is no business of a person-only partner.
+    assert check(signed("travelsky"), ORG)[ORG] == []
+
+
+def test_nothing_is_found_after_a_removal(signed: Signed, records: HubContext) -> None:
+    client = signed("ndrc")
+    assert check(client, PERSON)[PERSON]
+    now = datetime.now(UTC)
+    with session_scope(records.sessions) as s:
+        registry.remove_listing(s, "L-2024-000001", reason="performed", actor=ADMIN, now=now)
+        registry.lift_restriction(s, "R-2024-000001", reason="performed", actor=ADMIN, now=now)
+    assert check(client, PERSON)[PERSON] == []
+    assert check(signed("travelsky"), PERSON)[PERSON] == []
+
+
+def test_an_exempted_person_shows_the_exemption(signed: Signed, records: HubContext) -> None:
+    today = court_date(datetime.now(UTC))
+    with session_scope(records.sessions) as s:
+        registry.grant_exemption(s, "R-2024-000002", {
+            "person": REPRESENTATIVE, "categories": ["C1"], "from": today.isoformat(),
+            "until": (today + timedelta(days=5)).isoformat(), "reason": "illness",
+        }, actor=ADMIN, now=datetime.now(UTC))
+    (flight,) = check(signed("travelsky"), REPRESENTATIVE)[REPRESENTATIVE]
+    (exemption,) = flight["exemptions"]
+    assert exemption["categories"] == ["C1"]
+    assert exemption["until"] == (today + timedelta(days=5)).isoformat()
+    # Exempted from flights: the airline must let them board.
+    assert flight["measures"] == []
+    # High-speed rail (C9) is still restricted for the railway.
+    (rail,) = check(signed("railway"), REPRESENTATIVE)[REPRESENTATIVE]
+    assert rail["exemptions"] == [exemption]
+    assert rail["measures"] == ["rail"]
+
+
+def test_ids_are_normalised_and_asked_once(signed: Signed, records: HubContext) -> None:
+    response = signed("ndrc").post(CHECKS, json={"subjects": [
+        {"id_number": "11010519491231002x"}, {"id_number": " 11010519491231002X "}]})
+    assert response.json == {"results": [{"id_number": UNLISTED, "matches": []}]}
+
+
+def test_more_than_1000_ids_are_refused(signed: Signed) -> None:
+    body = problem(signed("ndrc").post(
+        CHECKS, json={"subjects": [{"id_number": str(i)} for i in range(1001)]}))
+    assert body["status"] == 422
+    assert "subjects" in body["errors"]
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({}, "subjects"), ({"subjects": []}, "subjects"),
+    ({"subjects": [{"id": "x"}]}, "subjects.0.id_number"),
+    ({"subjects": "110105198503150019"}, "subjects"),
+])
+def test_malformed_body_names_the_field(signed: Signed, payload: dict[str, Any],
+                                        field: str) -> None:
+    body = problem(signed("ndrc").post(CHECKS, json=payload))
+    assert body["status"] == 422
+    assert field in body["errors"]
+    assert field in body["detail"]
+
+
+def test_checks_are_in_the_access_record(signed: Signed, records: HubContext) -> None:
+    check(signed("travelsky"), REPRESENTATIVE, UNLISTED)
+    with records.sessions() as session:
+        (access,) = session.scalars(select(PartnerAccess)).all()
+        assert (access.partner, access.endpoint, access.count, access.hits) == (
+            "travelsky", "checks", 2, 1)
+        assert REPRESENTATIVE not in (access.subjects or "")  # hashed, not in clear
+        adapters = load_adapters(records.settings)
+        (told,) = who_received(session, REPRESENTATIVE, adapters)
+        assert (told.partner, told.endpoint) == ("travelsky", "checks")
+        assert who_received(session, UNLISTED, adapters) == []
