@@ -55,3 +55,7 @@ class ConfigError(HubError):
 
 class AuthError(HubError):
     """A credential failed a check; the message names the check."""
+
+
+class Unavailable(HubError):
+    """A backing service (Redis, an SFTP server) cannot be reached right now."""

@@ -97,3 +97,21 @@ def runner(app: Flask) -> FlaskCliRunner:
 def invoke(runner: FlaskCliRunner, *args: Any) -> Result:
     """Run ``hub ARGS`` against the test app."""
     return runner.invoke(cli, [str(a) for a in args])
+
+
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """An empty Redis database (flushed before and after the test)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    yield REDIS_URL
+    client.flushdb()
+    client.close()

@@ -9,6 +9,7 @@ request does not use up its ``jti``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,8 @@ from hub.core.request_auth import Claims, verify_partner_token
 from hub.current import hub_context
 from hub.errors import AuthError
 from hub.partners.base import PartnerAdapter
-from hub.services.partner_keys import ReplayStore, lookup
+from hub.services.partner_keys import lookup
+from hub.services.replay import ReplayStore
 
 EXTENSION: Final = "hub.partner_gate"
 #: Endpoint name prefix of the partner blueprint (see hub.api.partner).
@@ -90,7 +92,11 @@ def verify_token() -> Response | None:
 def remember_jti() -> Response | None:
     """Blueprint ``before_request``: the replay check, after the rate limit."""
     claims = caller().claims
-    if not gate().replay.remember(claims.jti, claims.partner, claims.exp):
+    try:
+        first = gate().replay.remember(claims.jti, claims.partner, claims.exp, claims.iat)
+    except AuthError as exc:
+        return auth_problem(exc)
+    if not first:
         return auth_problem(AuthError(f"jti: {claims.jti!r} was already used"))
     return None
 
@@ -109,7 +115,7 @@ def caller_partner() -> str:
 
 def rate_limited(limit: RequestLimit) -> Response:
     """flask-limiter ``on_breach``: 429 with ``Retry-After`` in seconds."""
-    retry = max(1, int(limit.reset_at - datetime.now(UTC).timestamp() + 0.999))
+    retry = max(1, math.ceil(limit.reset_at - datetime.now(UTC).timestamp()))
     return problem(429, f"rate limit {limit.limit} reached for this partner",
                    headers={"Retry-After": str(retry)})
 

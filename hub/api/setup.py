@@ -18,14 +18,18 @@ from hub.api.problems import hub_error_problem
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.errors import HubError
-from hub.services.partner_keys import DatabaseReplayStore
+from hub.queue.replay import RedisReplayStore
+from hub.services.replay import DatabaseReplayStore, FallbackReplayStore, ReplayStore
 
 
 def init_api(app: Flask, context: HubContext) -> HubApi:
     settings = context.settings
+    replay: ReplayStore = DatabaseReplayStore(context.sessions)
+    if settings.redis_url:
+        replay = FallbackReplayStore(RedisReplayStore.from_url(settings.redis_url), replay)
     app.extensions[EXTENSION] = PartnerGate(
         adapters=load_adapters(settings),
-        replay=DatabaseReplayStore(context.sessions),
+        replay=replay,
         public_url=settings.public_url,
     )
     # Token checks first: the per-partner limit below needs to know the partner.

@@ -1,11 +1,9 @@
-"""Partners' registered API keys (add, revoke, look up) and the token replay store."""
+"""Partners' registered API keys: add, revoke, look up."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Collection
-from datetime import UTC, datetime
-from typing import Final, Protocol
+from collections.abc import Collection
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -14,19 +12,15 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_public_key,
 )
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from hub.core.request_auth import MAX_SKEW, KeyInfo
+from hub.core.request_auth import KeyInfo
 from hub.core.signing import b64url, jwk_thumbprint
-from hub.db.models import PartnerKey, SeenToken
+from hub.db.models import PartnerKey
 from hub.errors import Conflict, InvalidValue, NotFound
 from hub.services import audit
 from hub.services.actors import Actor
-
-#: How many ``remember`` calls between two purges of expired ``jti`` rows.
-PURGE_EVERY: Final = 200
 
 
 def public_key_jwk(pem: bytes) -> tuple[str, dict[str, str]]:
@@ -119,44 +113,3 @@ def partner_keys(session: Session, partner: str) -> list[PartnerKey]:
     return list(session.scalars(
         select(PartnerKey).where(PartnerKey.partner == partner).order_by(PartnerKey.created_at)
     ))
-
-
-class ReplayStore(Protocol):
-    """Remembers each accepted ``jti`` until its token can no longer be valid.
-
-    Only the database implementation exists; a Redis one (``SET NX`` with a TTL
-    of exp + skew - now) is left to do for deployments with ``REDIS_URL``.
-    """
-
-    def remember(self, jti: str, partner: str, expires_at: datetime) -> bool:
-        """True the first time ``jti`` is seen; False for a replay."""
-        ...
-
-
-class DatabaseReplayStore:
-    """:class:`ReplayStore` on the ``seen_tokens`` table; each call its own transaction."""
-
-    def __init__(self, session_factory: sessionmaker[Session],
-                 *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 purge_every: int = PURGE_EVERY) -> None:
-        self._sessions = session_factory
-        self._clock = clock
-        self._calls = itertools.count()
-        self._purge_every = purge_every
-
-    def remember(self, jti: str, partner: str, expires_at: datetime) -> bool:
-        if next(self._calls) % self._purge_every == 0:
-            self.purge()
-        try:
-            with self._sessions() as session, session.begin():
-                session.add(SeenToken(jti=jti, partner=partner, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
-
-    def purge(self) -> int:
-        """Delete rows whose token is past exp + skew; returns how many."""
-        cutoff = self._clock() - MAX_SKEW
-        with self._sessions() as session, session.begin():
-            result = session.execute(delete(SeenToken).where(SeenToken.expires_at < cutoff))
-        return int(getattr(result, "rowcount", 0) or 0)

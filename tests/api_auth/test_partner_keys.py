@@ -19,6 +19,7 @@ from hub.db.models import AuditEntry, PartnerKey, SeenToken
 from hub.errors import Conflict, InvalidValue, NotFound
 from hub.services import partner_keys
 from hub.services.actors import Actor
+from hub.services.replay import DatabaseReplayStore
 from tests.api_auth.keys import AUDIENCE, URL, claims, make_key, sign
 from tests.conftest import NOW, invoke
 
@@ -82,7 +83,7 @@ def test_add_refusals(hub_ctx: HubContext) -> None:
 
 
 def test_replayed_jti_is_refused(hub_ctx: HubContext) -> None:
-    store = partner_keys.DatabaseReplayStore(hub_ctx.sessions, clock=lambda: NOW)
+    store = DatabaseReplayStore(hub_ctx.sessions, clock=lambda: NOW)
     exp = NOW + timedelta(seconds=120)
     assert store.remember("jti-1", "pbc", exp) is True
     assert store.remember("jti-1", "pbc", exp) is False
@@ -93,7 +94,7 @@ def test_replayed_jti_is_refused(hub_ctx: HubContext) -> None:
 
 def test_replay_of_a_real_token(hub_ctx: HubContext) -> None:
     pair = make_key("pbc", "P-256")
-    store = partner_keys.DatabaseReplayStore(hub_ctx.sessions, clock=lambda: NOW)
+    store = DatabaseReplayStore(hub_ctx.sessions, clock=lambda: NOW)
     token = sign(pair, claims(pair, NOW, method="GET"))
     seen = []
     for _ in range(2):
@@ -105,7 +106,7 @@ def test_replay_of_a_real_token(hub_ctx: HubContext) -> None:
 
 def test_purge_drops_only_rows_past_exp_and_skew(hub_ctx: HubContext) -> None:
     clock = [NOW]
-    store = partner_keys.DatabaseReplayStore(hub_ctx.sessions, clock=lambda: clock[0],
+    store = DatabaseReplayStore(hub_ctx.sessions, clock=lambda: clock[0],
                                              purge_every=1)
     store.remember("old", "pbc", NOW - timedelta(seconds=31))
     store.remember("recent", "pbc", NOW - timedelta(seconds=29))
