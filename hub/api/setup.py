@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from hub.api import partner
+from hub.api import partner, staff
 from hub.api.openapi import HubApi, make_api
 from hub.api.partner_auth import (
     EXTENSION,
@@ -39,5 +39,6 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     limiter.init_app(app)
     api = make_api(app)
     api.register_blueprint(partner.bp)
+    api.register_blueprint(staff.bp)
     app.register_error_handler(HubError, hub_error_problem)
     return api

@@ -1,0 +1,50 @@
+"""Authenticating a staff request: a staff bearer token, never a partner token.
+
+:func:`hub.core.staff_tokens.verify` refuses anything but an HS256 ``staff+jwt``
+for the staff audience, so a partner's EdDSA/ES256 token fails its ``alg``
+check here, as a staff token fails the partner gate's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final, cast
+
+from flask import Response, g, request
+
+from hub.api.problems import auth_problem
+from hub.core import staff_tokens
+from hub.core.staff_tokens import StaffClaims
+from hub.current import hub_context
+from hub.errors import AuthError
+
+#: Endpoint name prefix of the staff blueprint (see hub.api.staff).
+BLUEPRINT: Final = "staff_api"
+#: The one staff endpoint reached without a token: the one that hands them out.
+TOKEN_ENDPOINT: Final = f"{BLUEPRINT}.token"
+
+
+def bearer_token() -> str:
+    """:raises AuthError: no ``Authorization: Bearer`` header."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("authorization: expected 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+def verify_staff_token() -> Response | None:
+    """Staff blueprint ``before_request``: every view but the token endpoint needs a token."""
+    if request.endpoint == TOKEN_ENDPOINT:
+        return None
+    settings = hub_context().settings
+    try:
+        g.staff_claims = staff_tokens.verify(
+            bearer_token(), secret=settings.secret_key, audience=settings.audience,
+            now=datetime.now(UTC))
+    except AuthError as exc:
+        return auth_problem(exc)
+    return None
+
+
+def staff_caller() -> StaffClaims:
+    return cast(StaffClaims, g.staff_claims)
