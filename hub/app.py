@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     settings = context.settings
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(SECRET_KEY=settings.secret_key)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # names stay readable: 张伟
     app.extensions["hub"] = context
     app.register_blueprint(wellknown_bp)
     init_api(app, context)

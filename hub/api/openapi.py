@@ -49,7 +49,9 @@ class HubApi(Api):  # type: ignore[misc]
             return error.response  # type: ignore[return-value]
         data = getattr(error, "data", None) or {}
         code = error.code or 500
-        headers = dict(data.get("headers") or {})
+        # Keep what werkzeug says beside the body (Allow on a 405, WWW-Authenticate ...).
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         messages = data.get("messages")
         if messages:
             # webargs: {location: {field: reasons}}, nested per item; a caller wants

@@ -9,8 +9,9 @@ request does not use up its ``jti``.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, cast
@@ -21,10 +22,12 @@ from flask_limiter import Limiter, RequestLimit
 from hub.api.problems import auth_problem, problem
 from hub.core.request_auth import Claims, verify_partner_token
 from hub.current import hub_context
-from hub.errors import AuthError
+from hub.errors import AuthError, ConfigError
 from hub.partners.base import PartnerAdapter
 from hub.services.partner_keys import lookup
 from hub.services.replay import ReplayStore
+
+log = logging.getLogger(__name__)
 
 EXTENSION: Final = "hub.partner_gate"
 #: Endpoint name prefix of the partner blueprint (see hub.api.partner).
@@ -45,10 +48,20 @@ class PartnerCaller:
 class PartnerGate:
     """What the partner API needs for every request; one per app."""
 
-    adapters: Mapping[str, PartnerAdapter]
+    #: Reads the partner files; called on first use, so a broken file does not stop
+    #: the CLI (``hub partners check`` must be able to report it).
+    load: Callable[[], Mapping[str, PartnerAdapter]]
     replay: ReplayStore
     #: ``HUB_PUBLIC_URL``: the URL partners call when a proxy sits in front.
     public_url: str | None = None
+    _adapters: Mapping[str, PartnerAdapter] | None = None
+
+    @property
+    def adapters(self) -> Mapping[str, PartnerAdapter]:
+        """:raises ConfigError: a partner file is invalid."""
+        if self._adapters is None:
+            self._adapters = self.load()
+        return self._adapters
 
     def request_url(self) -> str:
         if self.public_url:
@@ -56,7 +69,8 @@ class PartnerGate:
         return request.base_url
 
     def authenticate(self, now: datetime) -> PartnerCaller:
-        """:raises AuthError: naming the check that failed."""
+        """:raises AuthError: naming the check that failed. :raises ConfigError: see adapters."""
+        adapters = self.adapters
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("authorization: expected 'Authorization: Bearer <token>'")
@@ -66,7 +80,7 @@ class PartnerGate:
                 token.strip(), keys=lambda kid: lookup(session, kid),
                 audience=ctx.settings.audience, method=request.method,
                 url=self.request_url(), body=request.get_data(cache=True), now=now)
-        adapter = self.adapters.get(claims.partner)
+        adapter = adapters.get(claims.partner)
         if adapter is None:
             raise AuthError(f"iss: partner {claims.partner!r} is not configured on this hub")
         if not adapter.config.api.enabled:
@@ -86,6 +100,10 @@ def verify_token() -> Response | None:
         g.partner_caller = gate().authenticate(datetime.now(UTC))
     except AuthError as exc:
         return auth_problem(exc)
+    except ConfigError:
+        log.exception("partner configuration is invalid; run `hub partners check`")
+        return problem(503, "the hub's partner configuration is being repaired; retry later",
+                       headers={"Retry-After": "60"})
     return None
 
 

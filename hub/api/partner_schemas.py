@@ -71,7 +71,8 @@ class ChecksResponse(ma.Schema):
 
 
 class AckRequest(ma.Schema):
-    through_seq = ma.fields.Integer(validate=ma.validate.Range(min=0))
+    # strict: a float such as 2.5 (or 1e-42) is refused, not truncated to a seq.
+    through_seq = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0))
     batch_id = ma.fields.String(validate=ma.validate.Length(min=1, max=160))
 
     @ma.validates_schema

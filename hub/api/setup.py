@@ -28,7 +28,7 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     if settings.redis_url:
         replay = FallbackReplayStore(RedisReplayStore.from_url(settings.redis_url), replay)
     app.extensions[EXTENSION] = PartnerGate(
-        adapters=load_adapters(settings),
+        load=lambda: load_adapters(settings),
         replay=replay,
         public_url=settings.public_url,
     )
@@ -42,3 +42,13 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     api.register_blueprint(staff.bp)
     app.register_error_handler(HubError, hub_error_problem)
     return api
+
+
+def preload_partners(app: Flask) -> None:
+    """Read the partner files now: a server should fail at boot, not at the first request.
+
+    :raises ConfigError: a partner file is invalid (every problem named).
+    """
+    gate = app.extensions[EXTENSION]
+    assert isinstance(gate, PartnerGate)  # noqa: S101 - set by init_api above
+    gate.adapters  # noqa: B018 - loads and caches them
