@@ -6,6 +6,7 @@ from flask.cli import FlaskGroup
 
 from hub.app import create_app
 from hub.commands import (
+    access,
     audit,
     db,
     demo,
@@ -19,7 +20,8 @@ from hub.commands import (
 from hub.commands import export as export_commands
 
 cli = FlaskGroup(create_app=lambda: create_app(), help="Joint-sanction data exchange hub.")
-for module in (db, listings, restrictions, audit, demo, upkeep, partners, keys, staff):
+for module in (db, listings, restrictions, audit, demo, upkeep, partners, keys, staff,
+               access):
     module.register(cli)
 export_commands.register(cli)
 

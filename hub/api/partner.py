@@ -77,16 +77,23 @@ def changes(after: int, limit: int) -> Response:
                   "high_water": page.high_water})
 
 
+_SNAPSHOT_CONTENT: Final = {media: {"schema": {"type": "string", "format": "binary"}}
+                             for media in ("application/jsonl", "application/xml", "text/csv")}
+
+
 @bp.route("/snapshot", methods=["GET"])
 @_documented_errors
 @bp.response(200, description="The caller's full current list in its own format "
-             "(JSON Lines, XML or CSV), as a full batch file has it.",
-             content_type="application/octet-stream", headers={
+             "(JSON Lines, XML or CSV, the charset of its file), as a full batch file has it.",
+             headers={
                  "X-Hub-Seq": {"description": "The change-log seq the snapshot is as of: "
                                "page /changes from here.", "schema": {"type": "integer"}},
+                 "X-Hub-Records": {"description": "Rows in the snapshot.",
+                                   "schema": {"type": "integer"}},
                  "Repr-Digest": {"description": "RFC 9530 `sha-256=:<base64>:` of the body.",
                                  "schema": {"type": "string"}},
              })
+@bp.doc(responses={"200": {"content": _SNAPSHOT_CONTENT}})
 def snapshot() -> Response:
     """Full snapshot, streamed; `X-Hub-Seq` says where to resume the feed."""
     who = caller()

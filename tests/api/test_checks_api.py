@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from hub.config.partners import load_adapters
@@ -17,6 +18,7 @@ from hub.db.models import PartnerAccess
 from hub.services import registry
 from hub.services.access import who_received
 from tests.api.conftest import ADMIN, SignedClient, problem
+from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_listing, person_restriction
 
 Signed = Callable[[str], SignedClient]
@@ -135,3 +137,18 @@ def test_checks_are_in_the_access_record(signed: Signed, records: HubContext) ->
         (told,) = who_received(session, REPRESENTATIVE, adapters)
         assert (told.partner, told.endpoint) == ("travelsky", "checks")
         assert who_received(session, UNLISTED, adapters) == []
+
+
+def test_who_received_from_the_command_line(signed: Signed, records: HubContext,
+                                            runner: FlaskCliRunner) -> None:
+    assert signed("ndrc").get("/api/v1/changes").status_code == 200
+    check(signed("travelsky"), REPRESENTATIVE)
+    result = invoke(runner, "access", "who-received", REPRESENTATIVE)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()[1:]
+    # ndrc received the organisation's order naming them (seq 4); travelsky checked them.
+    assert [line.split()[2:4] for line in lines] == [["ndrc", "changes"],
+                                                      ["travelsky", "checks"]]
+    assert "R-2024-000002" in lines[0]
+    nobody = invoke(runner, "access", "who-received", UNLISTED)
+    assert "no partner has received" in nobody.output
