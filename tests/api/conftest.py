@@ -15,9 +15,10 @@ from werkzeug.test import TestResponse
 
 from hub.context import HubContext
 from hub.db.engine import session_scope
-from hub.services import partner_keys
+from hub.services import partner_keys, registry
 from hub.services.actors import Actor
 from tests.api_auth.keys import PartnerKeyPair, claims, make_key, sign
+from tests.samples import org_listing, org_restriction, person_listing, person_restriction
 
 BASE = "http://localhost"
 ADMIN = Actor("cli:test")
@@ -76,6 +77,22 @@ def signed(app: Flask, partner_keys_registered: dict[str, PartnerKeyPair]
            ) -> Callable[[str], SignedClient]:
     """``signed("ndrc")``: a client signing as that partner."""
     return lambda partner: SignedClient(app.test_client(), partner_keys_registered[partner])
+
+
+def add_sample_records(ctx: HubContext) -> None:
+    """A person listed and restricted, an organisation listed and restricted (seqs 1-4)."""
+    now = datetime.now(UTC)
+    with session_scope(ctx.sessions) as s:
+        registry.add_listing(s, person_listing(), actor=ADMIN, now=now)
+        registry.issue_restriction(s, person_restriction(), actor=ADMIN, now=now)
+        registry.add_listing(s, org_listing(), actor=ADMIN, now=now)
+        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=now)
+
+
+@pytest.fixture
+def records(hub_ctx: HubContext) -> HubContext:
+    add_sample_records(hub_ctx)
+    return hub_ctx
 
 
 def problem(response: TestResponse) -> dict[str, Any]:

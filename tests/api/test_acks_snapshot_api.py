@@ -14,23 +14,10 @@ from sqlalchemy import select
 from hub.context import HubContext
 from hub.db.engine import session_scope
 from hub.db.models import AuditEntry, PartnerAccess, PartnerBatch, PartnerProgress
-from hub.services import registry
-from tests.api.conftest import ADMIN, SignedClient, problem
-from tests.samples import org_listing, org_restriction, person_listing, person_restriction
+from tests.api.conftest import SignedClient, problem
 
 Signed = Callable[[str], SignedClient]
 ACKS = "/api/v1/acks"
-
-
-@pytest.fixture
-def records(hub_ctx: HubContext) -> HubContext:
-    now = datetime.now(UTC)
-    with session_scope(hub_ctx.sessions) as s:
-        registry.add_listing(s, person_listing(), actor=ADMIN, now=now)
-        registry.issue_restriction(s, person_restriction(), actor=ADMIN, now=now)
-        registry.add_listing(s, org_listing(), actor=ADMIN, now=now)
-        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=now)
-    return hub_ctx
 
 
 def acked(ctx: HubContext, partner: str) -> int:

@@ -19,7 +19,6 @@ from hub.services import registry
 from hub.services.access import who_received
 from tests.api.conftest import ADMIN, SignedClient, problem
 from tests.conftest import invoke
-from tests.samples import org_listing, org_restriction, person_listing, person_restriction
 
 Signed = Callable[[str], SignedClient]
 CHECKS = "/api/v1/checks"
@@ -34,17 +33,6 @@ def check(client: SignedClient, *ids: str) -> dict[str, list[dict[str, Any]]]:
     assert response.status_code == 200, response.data
     assert response.json is not None
     return {r["id_number"]: r["matches"] for r in response.json["results"]}
-
-
-@pytest.fixture
-def records(hub_ctx: HubContext) -> HubContext:
-    now = datetime.now(UTC)
-    with session_scope(hub_ctx.sessions) as s:
-        registry.add_listing(s, person_listing(), actor=ADMIN, now=now)
-        registry.issue_restriction(s, person_restriction(), actor=ADMIN, now=now)
-        registry.add_listing(s, org_listing(), actor=ADMIN, now=now)
-        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=now)
-    return hub_ctx
 
 
 def test_an_active_listing_is_found_by_id(signed: Signed, records: HubContext) -> None:

@@ -22,11 +22,10 @@ from hub.core import staff_tokens
 from hub.core.staff_tokens import StaffClaims
 from hub.db.engine import session_scope
 from hub.db.migrate import upgrade
-from hub.services import partner_keys, registry
+from hub.services import partner_keys
 from hub.settings import Settings
-from tests.api.conftest import ADMIN, BASE
+from tests.api.conftest import ADMIN, BASE, add_sample_records
 from tests.api_auth.keys import PartnerKeyPair, claims, make_key, sign
-from tests.samples import org_listing, org_restriction, person_listing, person_restriction
 
 # schemathesis reads the document when the module is collected (its pytest fixture
 # loader does not work with pytest 9.2), so the app is built here; the database is
@@ -49,14 +48,10 @@ def fuzz_target() -> Iterator[tuple[Flask, PartnerKeyPair]]:
     """The app on SQLite with a few records and a registered ndrc key, for every case."""
     upgrade(_CTX.engine)
     key = make_key("ndrc", "Ed25519")
-    now = datetime.now(UTC)
+    add_sample_records(_CTX)
     with session_scope(_CTX.sessions) as s:
-        registry.add_listing(s, person_listing(), actor=ADMIN, now=now)
-        registry.issue_restriction(s, person_restriction(), actor=ADMIN, now=now)
-        registry.add_listing(s, org_listing(), actor=ADMIN, now=now)
-        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=now)
         partner_keys.add_key(s, "ndrc", key.public_pem, known_partners={"ndrc"}, actor=ADMIN,
-                             now=now)
+                             now=datetime.now(UTC))
     yield APP, key
     _CTX.engine.dispose()
     shutil.rmtree(_FOLDER, ignore_errors=True)
