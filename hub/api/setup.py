@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from hub.api import partner, staff
+from hub.api.login_throttle import EXTENSION as LOGIN_THROTTLE
+from hub.api.login_throttle import LoginThrottle
 from hub.api.openapi import HubApi, make_api
 from hub.api.partner_auth import (
     EXTENSION,
@@ -37,6 +39,7 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     limiter = make_limiter(settings.redis_url)
     limiter.limit(caller_rate_limit, key_func=caller_partner)(partner.bp)
     limiter.init_app(app)
+    app.extensions[LOGIN_THROTTLE] = LoginThrottle(limiter.limiter)
     api = make_api(app)
     api.register_blueprint(partner.bp)
     api.register_blueprint(staff.bp)

@@ -5,14 +5,16 @@ Every view but ``POST /auth/token`` has passed :mod:`hub.api.staff_auth`.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
+from hub.api.login_throttle import login_throttle
 from hub.api.openapi import STAFF_SECURITY
-from hub.api.problems import auth_problem
+from hub.api.problems import auth_problem, problem
 from hub.api.staff_auth import BLUEPRINT, verify_staff_token
 from hub.api.staff_schemas import ListingSchema, TokenRequest, TokenResponse
 from hub.core import staff_tokens
@@ -22,6 +24,8 @@ from hub.current import hub_context
 from hub.errors import AuthError
 from hub.services.registry import get_listing, listing_values
 from hub.services.staff_accounts import authenticate
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint(BLUEPRINT, __name__, url_prefix="/api/v1",
                description="Staff endpoints: a staff bearer token from POST /api/v1/auth/token.")
@@ -35,16 +39,24 @@ _SECURED: Final[dict[str, Any]] = {"security": [{STAFF_SECURITY: []}]}
 @bp.response(200, TokenResponse)
 @bp.alt_response(401, description="Unknown user, wrong password or inactive account "
                  "(one answer for all three); `check` is `credentials`.")
+@bp.alt_response(429, description="Too many failed logins for this username; see "
+                 "`Retry-After`.")
 @bp.doc(security=[])
 def token(body: dict[str, str]) -> Response | dict[str, Any]:
     """A staff bearer token for a username and password, valid for 15 minutes."""
     ctx = hub_context()
+    throttle = login_throttle()
+    if not throttle.allows(body["username"]):
+        return problem(429, "too many failed logins for this user; wait and retry",
+                       headers={"Retry-After": str(throttle.retry_after(body["username"]))})
     try:
         with ctx.sessions() as session:
             account = authenticate(session, body["username"], body["password"])
             claims = StaffClaims(username=account.username, court_code=account.court_code,
                                  role=account.role)
     except AuthError as exc:
+        throttle.failed(body["username"])
+        log.warning("failed staff login for %r from %s", body["username"], request.remote_addr)
         return auth_problem(exc)
     access_token = staff_tokens.issue(claims, secret=ctx.settings.secret_key,
                                       audience=ctx.settings.audience, now=datetime.now(UTC))

@@ -185,3 +185,19 @@ def test_openapi_documents_the_staff_endpoints(client: FlaskClient) -> None:
     assert {"200", "401", "404"} <= set(read["responses"])
     schemas = spec["components"]["schemas"]
     assert {"TokenRequest", "TokenResponse", "Listing"} <= set(schemas)
+
+
+def test_password_guessing_is_throttled_per_username(
+    runner: FlaskCliRunner, client: FlaskClient,
+) -> None:
+    add_staff(runner)
+    add_staff(runner, username="li.na")
+    for _ in range(10):
+        assert_401(log_in(client, password="guess guess guess"), "credentials")
+    # The eleventh try is refused before the password is even checked, the right one too.
+    throttled = log_in(client)
+    assert throttled.status_code == 429
+    assert throttled.mimetype == "application/problem+json"
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 15 * 60 + 1
+    # Another account is not affected.
+    assert log_in(client, username="li.na").status_code == 200
