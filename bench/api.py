@@ -86,6 +86,11 @@ def load(n: int, url: str, hub: str, env: dict[str, str]) -> None:
             subprocess.run([hub, kind, "import", str(path)], env=env, check=True,
                            capture_output=True)
             print(f"  imported {kind} in {time.perf_counter() - start:.0f} s", flush=True)
+    # Autovacuum would analyze the fresh tables within a minute or so; until then the
+    # planner's guesses are those of empty tables. Measure the steady state.
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def override_limits(instance: Path) -> None:
