@@ -9,6 +9,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, select
 
 from hub.db.models import ChangeEvent
+from hub.errors import Conflict
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row, withdrawn
 from hub.services.feed import high_water, read_events
@@ -63,8 +64,15 @@ def changes_page(conn: Connection, adapter: PartnerAdapter, after: int, limit: i
     cursor, so paging from 0 to ``high_water`` sees every event that concerns
     the partner exactly once, in order. ``high_water`` is read first: a page
     never reaches past it, so ``high_water - next_after`` is a true lag.
+
+    :raises Conflict: ``after`` beyond the high-water mark (a cursor from another
+        database, or made up).
     """
     top = high_water(conn)
+    if after > top:
+        # Answering next_after = after > high_water would leave a client that pages
+        # "until next_after == high_water" looping for ever; its cursor is wrong.
+        raise Conflict(f"after {after} is beyond the high-water mark {top}")
     raw: Sequence[Any] = read_events(conn, after, min(limit, MAX_LIMIT)) if after < top else ()
     raw = [e for e in raw if e.seq <= top]
     previous = _states_before(conn, {(e.record_kind, e.record_key) for e in raw}, after)

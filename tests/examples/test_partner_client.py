@@ -126,3 +126,17 @@ def test_client_reports_the_failed_check(hub_ctx: HubContext, runner: FlaskCliRu
     assert "401" in done.stderr
     assert "[check: kid]" in done.stderr
     assert not (tmp_path / "cursor").exists()
+
+
+def test_client_stops_on_a_cursor_beyond_the_high_water_mark(
+        hub_ctx: HubContext, runner: FlaskCliRunner, hub_url: str, tmp_path: Path) -> None:
+    _write_records(hub_ctx)
+    pair = make_key("ndrc", "Ed25519")
+    (tmp_path / "public.pem").write_bytes(pair.public_pem)
+    (tmp_path / "private.pem").write_bytes(pair.private_pem)
+    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
+    done = _run_client(hub_url, "ndrc", pair.kid, tmp_path / "private.pem",
+                       tmp_path / "events.jsonl", tmp_path / "cursor", "--after", "99")
+    assert done.returncode == 1
+    assert "409 Conflict: after 99 is beyond the high-water mark 5" in done.stderr
+    assert _acked(hub_ctx, "ndrc") is None

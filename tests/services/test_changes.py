@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.db.engine import session_scope
 from hub.db.models import ChangeEvent
+from hub.errors import Conflict
 from hub.services import registry
 from hub.services.actors import Actor
 from hub.services.changes import _states_before, changes_page
@@ -58,3 +60,13 @@ def test_cursor_passes_ignored_events_for_a_person_only_partner(hub_ctx: HubCont
     key = f"R-2024-000002#legal_representative#{REP}"
     assert {(r["record_key"], r["status"]) for r in released["rows"]} == {(key, "released")}
     assert rest.next_after == rest.high_water == 3
+
+
+def test_a_cursor_beyond_the_high_water_mark_is_refused(hub_ctx: HubContext) -> None:
+    _seed(hub_ctx)
+    ndrc = load_adapters(hub_ctx.settings)["ndrc"]
+    with hub_ctx.engine.connect() as conn:
+        last = changes_page(conn, ndrc, 3, 1000)
+        assert (last.events, last.next_after, last.high_water) == ([], 3, 3)
+        with pytest.raises(Conflict, match="beyond the high-water mark 3"):
+            changes_page(conn, ndrc, 4, 1000)
