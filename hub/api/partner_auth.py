@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, cast
 
+import jwt
 from flask import Response, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
 
@@ -69,6 +70,13 @@ class PartnerGate:
             raise AuthError(f"iss: partner {claims.partner!r} is not configured on this hub")
         if not adapter.config.api.enabled:
             raise AuthError(f"iss: partner {claims.partner!r} has no API access ([api] enabled)")
+        # The token's alg is already pinned to its key's; the key must also be of the
+        # algorithm the partner's file names (DESIGN.md §5), so a key of the other kind,
+        # registered by mistake, is refused rather than trusted.
+        alg = jwt.get_unverified_header(token.strip()).get("alg")
+        if alg != adapter.config.api.algorithm:
+            raise AuthError(f"alg: {alg!r} is not the algorithm configured for partner "
+                            f"{claims.partner!r} ({adapter.config.api.algorithm})")
         return PartnerCaller(adapter, claims)
 
 
