@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_private_key,
 )
+from sqlalchemy.engine import make_url
 
 from hub.core.identifiers import resident_id_check_char
 from hub.core.request_auth import body_digest
@@ -262,12 +263,48 @@ class Figure:
     p50_ms: float
     p99_ms: float
     errors: int
+    #: CPU the gunicorn workers / the database backends spent per request (ms).
+    web_cpu_ms: float
+    db_cpu_ms: float
 
 
-def run_load(name: str, jobs: list[Job], duration: float) -> Figure:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, bytes, float]]:
+    """pid -> (ppid, command line, CPU seconds so far) of every process we may read."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        out[int(stat.parent.name)] = (int(fields[1]), cmdline,
+                                      (int(fields[11]) + int(fields[12])) / _TICK)
+    return out
+
+
+def cpu_split(master: int, database: str) -> tuple[float, float]:
+    """CPU seconds so far of the server's workers and of the database's backends."""
+    procs = _processes()
+    web = sum(cpu for ppid, _cmd, cpu in procs.values() if ppid == master)
+    db = sum(cpu for _ppid, cmd, cpu in procs.values()
+             if cmd.startswith(b"postgres:") and f" {database} ".encode() in cmd)
+    return web, db
+
+
+def run_load(name: str, jobs: list[Job], duration: float, master: int,
+             database: str) -> Figure:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(len(jobs)) as pool:
-        results = pool.map(client, jobs)
+        pending = pool.map_async(client, jobs)
+        # CPU of the measured window only: after the warm-up, until the clients stop.
+        time.sleep(max(0.0, jobs[0].start_at + jobs[0].warmup - time.time()))
+        web0, db0 = cpu_split(master, database)
+        time.sleep(duration)
+        web1, db1 = cpu_split(master, database)
+        results = pending.get()
     latencies = sorted(x for r in results for x in r.latencies)
     errors = sum(r.errors for r in results)
     for r in results:
@@ -277,8 +314,9 @@ def run_load(name: str, jobs: list[Job], duration: float) -> Figure:
     if not latencies:
         raise SystemExit(f"{name}: no request completed")
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return Figure(name, len(latencies), len(latencies) / duration, q[49] * 1000,
-                  q[98] * 1000, errors)
+    n = len(latencies)
+    return Figure(name, n, n / duration, q[49] * 1000, q[98] * 1000, errors,
+                  (web1 - web0) * 1000 / n, (db1 - db0) * 1000 / n)
 
 
 # --- main -------------------------------------------------------------------------------
@@ -336,19 +374,21 @@ def main() -> None:
             jobs = [Job(name, port, partner, kid, pem, start_at, args.warmup, args.duration,
                         seed=i, high_water=top, listed=listed, unlisted=unlisted)
                     for i in range(args.clients)]
-            figures[name] = run_load(name, jobs, args.duration)
+            figures[name] = run_load(name, jobs, args.duration, server.pid,
+                                     make_url(args.database_url).database or "")
         finally:
             stop_server(server)
         f = figures[name]
         print(f"  {name:8} {f.rps:8.1f} req/s  p50 {f.p50_ms:7.1f} ms  p99 {f.p99_ms:7.1f} ms"
+              f"  CPU/request: web {f.web_cpu_ms:5.1f} ms, db {f.db_cpu_ms:5.1f} ms"
               f"  ({f.requests} requests, {f.errors} errors)", flush=True)
     report(figures)
 
 
 def report(figures: dict[str, Figure]) -> None:
     bare = figures.get("bare")
-    print("\n| endpoint | req/s | p50 ms | p99 ms | req/s vs bare | target |")
-    print("|---|---|---|---|---|---|")
+    print("\n| endpoint | req/s | p50 ms | p99 ms | req/s vs bare | web + db CPU ms/req | target |")
+    print("|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         ratio = f"{f.rps / bare.rps:.0%}" if bare else "-"
         if name == "checks" and bare:
@@ -360,7 +400,8 @@ def report(figures: dict[str, Figure]) -> None:
             target = f">= 25% of bare: {'met' if met else 'not met'}"
         else:
             target = "baseline" if name == "bare" else "-"
-        print(f"| {name} | {f.rps:.1f} | {f.p50_ms:.1f} | {f.p99_ms:.1f} | {ratio} | {target} |")
+        print(f"| {name} | {f.rps:.1f} | {f.p50_ms:.1f} | {f.p99_ms:.1f} | {ratio} | "
+              f"{f.web_cpu_ms:.1f} + {f.db_cpu_ms:.1f} | {target} |")
 
 
 if __name__ == "__main__":
