@@ -28,6 +28,10 @@ from hub.services.partner_keys import ReplayStore, lookup
 EXTENSION: Final = "hub.partner_gate"
 #: Endpoint name prefix of the partner blueprint (see hub.api.partner).
 BLUEPRINT: Final = "partner_api"
+#: Largest request body read (the body is hashed before the token is trusted, so this
+#: bounds what an unauthenticated caller can make a worker hold). 1000 /checks subjects
+#: are < 100 KiB; the rest is room for receipts.
+MAX_BODY: Final = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,8 @@ def verify_token() -> Response | None:
     """App ``before_request``: the token checks, for partner endpoints only."""
     if request.blueprint != BLUEPRINT:
         return None
+    # Reading more raises RequestEntityTooLarge: a 413 problem, before any token check.
+    request.max_content_length = MAX_BODY
     try:
         g.partner_caller = gate().authenticate(datetime.now(UTC))
     except AuthError as exc:

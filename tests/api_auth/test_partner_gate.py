@@ -8,6 +8,7 @@ import orjson
 import pytest
 from flask import Flask
 
+from hub.api.partner_auth import MAX_BODY
 from hub.context import HubContext
 from hub.db.engine import session_scope
 from hub.services import partner_keys
@@ -33,3 +34,12 @@ def test_key_must_be_of_the_partners_configured_algorithm(
         body = orjson.loads(response.data)
         assert body["check"] == "alg"
         assert "configured for partner 'customs' (ES256)" in body["detail"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(app: Flask) -> None:
+    body = b'{"subjects": [' + b" " * (MAX_BODY + 1) + b"]}"
+    response = app.test_client().post("/api/v1/checks", data=body,
+                                      headers={"Authorization": "Bearer x",
+                                               "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
