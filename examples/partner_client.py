@@ -13,7 +13,8 @@ cursor (the last ``next_after``) is kept in ``--cursor`` (default
 so a crash re-reads at most one page: the feed is at-least-once across
 crashes, so de-duplicate on ``seq`` if that matters to you. ``--after N``
 starts from seq N instead of the cursor file (0 = from the beginning; take
-a snapshot first and start from its ``X-Hub-Seq`` instead, see the guide).
+a snapshot first and start from its ``X-Hub-Seq`` instead: ``--snapshot FILE``
+does both, checking the file against the hub's ``Repr-Digest``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePrivateKey
@@ -85,8 +87,8 @@ class PartnerClient:
         return jwt.encode(claims, self.key, algorithm=self.algorithm, headers={"kid": self.kid})
 
     def call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-             payload: Any = None) -> Any:
-        """One API call, JSON in and out.
+             payload: Any = None, read: Callable[[Any], Any] = json.load) -> Any:
+        """One API call, JSON in; ``read(response)`` is returned (JSON out by default).
 
         :raises HubRequestError: with the problem's ``detail`` (and ``check`` for a 401).
         """
@@ -103,7 +105,7 @@ class PartnerClient:
             request = urllib.request.Request(url, data=body, method=method, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.load(response)
+                    return read(response)
             except urllib.error.HTTPError as exc:
                 problem = _problem(exc)
                 if exc.code == 429 or exc.code >= 500:
@@ -138,6 +140,28 @@ class PartnerClient:
                 _save_cursor(cursor, after, out)
             if after >= page["high_water"]:
                 return after, written
+
+    def snapshot(self, path: Path) -> tuple[int, int]:
+        """``GET /snapshot`` into ``path``, checked against ``Repr-Digest``.
+
+        :returns: ``(X-Hub-Seq, X-Hub-Records)``: page ``/changes`` from that seq.
+        """
+        def save(response: Any) -> tuple[int, int]:
+            digest = hashlib.sha256()
+            tmp = path.with_name(path.name + ".part")
+            with tmp.open("wb") as f:
+                while chunk := response.read(256 * 1024):
+                    digest.update(chunk)
+                    f.write(chunk)
+            expected = response.headers.get("Repr-Digest", "")
+            actual = f"sha-256=:{base64.b64encode(digest.digest()).decode()}:"
+            if actual not in expected.split(","):
+                tmp.unlink()
+                raise HubRequestError(f"snapshot digest {actual} is not the hub's {expected}")
+            os.replace(tmp, path)
+            return int(response.headers["X-Hub-Seq"]), int(response.headers["X-Hub-Records"])
+
+        return cast(tuple[int, int], self.call("GET", "/api/v1/snapshot", read=save))
 
     def ack(self, through_seq: int) -> int:
         """Tell the hub everything through ``through_seq`` is held; returns its acked_seq."""
@@ -189,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kid", required=True, help="the kid `hub partners add-key` printed")
     parser.add_argument("--key", required=True, type=Path, help="your private key (PEM)")
     parser.add_argument("--after", type=int, help="start after this seq instead of the cursor")
+    parser.add_argument("--snapshot", type=Path, metavar="FILE",
+                        help="first save the full list here and page changes from its seq")
     parser.add_argument("--cursor", type=Path, help="cursor file (default <partner>.cursor)")
     parser.add_argument("--out", type=Path, help="append events here (default stdout)")
     parser.add_argument("--limit", type=int, default=1000, help="events per page (max 1000)")
@@ -207,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                            audience=args.audience)
     out = args.out.open("ab") if args.out else sys.stdout.buffer
     try:
+        if args.snapshot:
+            after, records = client.snapshot(args.snapshot)
+            print(f"snapshot of {records} records as of seq {after} in {args.snapshot}",
+                  file=sys.stderr)
         last, written = client.pull(after, out, limit=args.limit, cursor=cursor)
         acked = None if args.no_ack or last == 0 else client.ack(last)
     except HubRequestError as exc:

@@ -140,3 +140,23 @@ def test_client_stops_on_a_cursor_beyond_the_high_water_mark(
     assert done.returncode == 1
     assert "409 Conflict: after 99 is beyond the high-water mark 5" in done.stderr
     assert _acked(hub_ctx, "ndrc") is None
+
+
+def test_snapshot_then_changes(hub_ctx: HubContext, runner: FlaskCliRunner, hub_url: str,
+                               tmp_path: Path) -> None:
+    _write_records(hub_ctx)
+    pair = make_key("ndrc", "Ed25519")
+    (tmp_path / "public.pem").write_bytes(pair.public_pem)
+    (tmp_path / "private.pem").write_bytes(pair.private_pem)
+    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
+    out, cursor, snapshot = tmp_path / "events.jsonl", tmp_path / "cursor", tmp_path / "full"
+    done = _run_client(hub_url, "ndrc", pair.kid, tmp_path / "private.pem", out, cursor,
+                       "--snapshot", str(snapshot))
+    assert done.returncode == 0, done.stderr
+    rows = [orjson.loads(line) for line in snapshot.read_bytes().splitlines()]
+    assert {r["record_key"] for r in rows} >= {"L-2024-000002", "R-2024-000001"}
+    assert f"snapshot of {len(rows)} records as of seq 5" in done.stderr
+    assert out.read_bytes() == b""  # nothing happened since the snapshot
+    assert cursor.read_text().strip() == "5"
+    assert _acked(hub_ctx, "ndrc") == 5
+    assert not list(tmp_path.glob("*.part"))
