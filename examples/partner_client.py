@@ -45,6 +45,9 @@ AUDIENCE = "joint-sanction-hub"
 LIFETIME = 60
 #: Attempts for one request on 429 / 5xx / network errors before giving up.
 ATTEMPTS = 8
+#: Seconds to wait for the snapshot's first byte: the hub writes the whole list (and its
+#: digest, a header) before sending any, about 30 s per million records.
+SNAPSHOT_TIMEOUT = 1800.0
 
 
 class HubRequestError(Exception):
@@ -87,7 +90,8 @@ class PartnerClient:
         return jwt.encode(claims, self.key, algorithm=self.algorithm, headers={"kid": self.kid})
 
     def call(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-             payload: Any = None, read: Callable[[Any], Any] = json.load) -> Any:
+             payload: Any = None, read: Callable[[Any], Any] = json.load,
+             timeout: float | None = None) -> Any:
         """One API call, JSON in; ``read(response)`` is returned (JSON out by default).
 
         :raises HubRequestError: with the problem's ``detail`` (and ``check`` for a 401).
@@ -104,7 +108,7 @@ class PartnerClient:
                 headers["Content-Type"] = "application/json"
             request = urllib.request.Request(url, data=body, method=method, headers=headers)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                     return read(response)
             except urllib.error.HTTPError as exc:
                 problem = _problem(exc)
@@ -161,7 +165,8 @@ class PartnerClient:
             os.replace(tmp, path)
             return int(response.headers["X-Hub-Seq"]), int(response.headers["X-Hub-Records"])
 
-        return cast(tuple[int, int], self.call("GET", "/api/v1/snapshot", read=save))
+        return cast(tuple[int, int], self.call("GET", "/api/v1/snapshot", read=save,
+                                               timeout=max(self.timeout, SNAPSHOT_TIMEOUT)))
 
     def ack(self, through_seq: int) -> int:
         """Tell the hub everything through ``through_seq`` is held; returns its acked_seq."""
