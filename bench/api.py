@@ -266,6 +266,9 @@ class Figure:
     #: CPU the gunicorn workers / the database backends spent per request (ms).
     web_cpu_ms: float
     db_cpu_ms: float
+    #: Cores' worth of CPU the bench's clients, and everything else on the machine, used.
+    client_cores: float
+    other_cores: float
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -285,13 +288,18 @@ def _processes() -> dict[int, tuple[int, bytes, float]]:
     return out
 
 
-def cpu_split(master: int, database: str) -> tuple[float, float]:
-    """CPU seconds so far of the server's workers and of the database's backends."""
+def cpu_split(master: int, database: str) -> tuple[float, float, float, float]:
+    """CPU seconds so far: the server's workers, the database's backends, this bench's
+    client processes, and the whole machine (busy time of all cores)."""
     procs = _processes()
     web = sum(cpu for ppid, _cmd, cpu in procs.values() if ppid == master)
     db = sum(cpu for _ppid, cmd, cpu in procs.values()
              if cmd.startswith(b"postgres:") and f" {database} ".encode() in cmd)
-    return web, db
+    clients = sum(cpu for pid, (ppid, _cmd, cpu) in procs.items()
+                  if ppid == os.getpid() and pid != master)
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK  # all but idle and iowait
+    return web, db, clients, busy
 
 
 def run_load(name: str, jobs: list[Job], duration: float, master: int,
@@ -301,9 +309,10 @@ def run_load(name: str, jobs: list[Job], duration: float, master: int,
         pending = pool.map_async(client, jobs)
         # CPU of the measured window only: after the warm-up, until the clients stop.
         time.sleep(max(0.0, jobs[0].start_at + jobs[0].warmup - time.time()))
-        web0, db0 = cpu_split(master, database)
+        before = cpu_split(master, database)
         time.sleep(duration)
-        web1, db1 = cpu_split(master, database)
+        web, db, clients, busy = (b - a for a, b in
+                                  zip(before, cpu_split(master, database), strict=True))
         results = pending.get()
     latencies = sorted(x for r in results for x in r.latencies)
     errors = sum(r.errors for r in results)
@@ -316,7 +325,8 @@ def run_load(name: str, jobs: list[Job], duration: float, master: int,
     q = statistics.quantiles(latencies, n=100, method="inclusive")
     n = len(latencies)
     return Figure(name, n, n / duration, q[49] * 1000, q[98] * 1000, errors,
-                  (web1 - web0) * 1000 / n, (db1 - db0) * 1000 / n)
+                  web * 1000 / n, db * 1000 / n, clients / duration,
+                  max(0.0, busy - web - db - clients) / duration)
 
 
 # --- main -------------------------------------------------------------------------------
@@ -381,14 +391,16 @@ def main() -> None:
         f = figures[name]
         print(f"  {name:8} {f.rps:8.1f} req/s  p50 {f.p50_ms:7.1f} ms  p99 {f.p99_ms:7.1f} ms"
               f"  CPU/request: web {f.web_cpu_ms:5.1f} ms, db {f.db_cpu_ms:5.1f} ms"
-              f"  ({f.requests} requests, {f.errors} errors)", flush=True)
+              f"  ({f.requests} requests, {f.errors} errors; clients used "
+              f"{f.client_cores:.2f} cores, other processes {f.other_cores:.2f})", flush=True)
     report(figures)
 
 
 def report(figures: dict[str, Figure]) -> None:
     bare = figures.get("bare")
-    print("\n| endpoint | req/s | p50 ms | p99 ms | req/s vs bare | web + db CPU ms/req | target |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| endpoint | req/s | p50 ms | p99 ms | req/s vs bare | web + db CPU ms/req "
+          "| cores used by clients / others | target |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         ratio = f"{f.rps / bare.rps:.0%}" if bare else "-"
         if name == "checks" and bare:
@@ -401,7 +413,8 @@ def report(figures: dict[str, Figure]) -> None:
         else:
             target = "baseline" if name == "bare" else "-"
         print(f"| {name} | {f.rps:.1f} | {f.p50_ms:.1f} | {f.p99_ms:.1f} | {ratio} | "
-              f"{f.web_cpu_ms:.1f} + {f.db_cpu_ms:.1f} | {target} |")
+              f"{f.web_cpu_ms:.1f} + {f.db_cpu_ms:.1f} | {f.client_cores:.2f} / "
+              f"{f.other_cores:.2f} | {target} |")
 
 
 if __name__ == "__main__":
