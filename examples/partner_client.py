@@ -5,9 +5,10 @@ HTTP is the standard library's ``urllib.request``. Every request carries a
 fresh token signed with the partner's private key (docs/partner-api.md)::
 
     python examples/partner_client.py --hub https://hub.example.cn --partner ndrc \\
-        --kid KID --key ndrc-private.pem --out events.jsonl
+        --kid=KID --key ndrc-private.pem --out events.jsonl
 
-``KID`` is what ``hub partners add-key ndrc ndrc-public.pem`` printed. The
+``KID`` is what ``hub partners add-key ndrc ndrc-public.pem`` printed (write
+``--kid=KID``: a kid may begin with ``-``). The
 cursor (the last ``next_after``) is kept in ``--cursor`` (default
 ``<partner>.cursor``) and written only after the page's events are on disk,
 so a crash re-reads at most one page: the feed is at-least-once across
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hub", required=True, help="base URL, e.g. https://hub.example.cn")
     parser.add_argument("--partner", required=True, help="your partner id (iss and sub)")
-    parser.add_argument("--kid", required=True, help="the kid `hub partners add-key` printed")
+    parser.add_argument("--kid", required=True,
+                        help="the kid `hub partners add-key` printed (as --kid=KID)")
     parser.add_argument("--key", required=True, type=Path, help="your private key (PEM)")
     parser.add_argument("--after", type=int, help="start after this seq instead of the cursor")
     parser.add_argument("--snapshot", type=Path, metavar="FILE",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -15,6 +18,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from hub.app import create_app
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.db.engine import session_scope
@@ -30,9 +34,9 @@ CLIENT = Path(__file__).resolve().parents[2] / "examples" / "partner_client.py"
 CLERK = Actor("staff:wang", court_code="京0105")
 
 
-@pytest.fixture
-def hub_url(app: Flask) -> Iterator[str]:
-    """The app served by werkzeug on a free loopback port, in a thread."""
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """``app`` served by werkzeug on a free loopback port, in a thread."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,6 +45,12 @@ def hub_url(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(10)
+
+
+@pytest.fixture
+def hub_url(app: Flask) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
 
 
 def _write_records(ctx: HubContext) -> None:
@@ -64,7 +74,9 @@ def _expected_seqs(ctx: HubContext, partner: str) -> list[int]:
 def _run_client(url: str, partner: str, kid: str, key: Path, out: Path, cursor: Path,
                 *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(CLIENT), "--hub", url, "--partner", partner, "--kid", kid,
+        [sys.executable, str(CLIENT), "--hub", url, "--partner", partner,
+         # --kid=: a kid (base64url) may begin with "-", which argparse takes for an option.
+         f"--kid={kid}",
          "--key", str(key), "--out", str(out), "--cursor", str(cursor), *extra],
         capture_output=True, text=True, timeout=120, check=False)
 
@@ -160,3 +172,41 @@ def test_snapshot_then_changes(hub_ctx: HubContext, runner: FlaskCliRunner, hub_
     assert cursor.read_text().strip() == "5"
     assert _acked(hub_ctx, "ndrc") == 5
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRunner,
+                                         tmp_path: Path) -> None:
+    _write_records(hub_ctx)
+    instance = tmp_path / "limited-instance"
+    (instance / "partners").mkdir(parents=True)
+    (instance / "partners" / "ndrc.toml").write_text('[api]\nrate_limit = "2/second"\n')
+    settings = dataclasses.replace(hub_ctx.settings, instance_path=instance)
+    limited = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
+    pair = make_key("ndrc", "Ed25519")
+    (tmp_path / "public.pem").write_bytes(pair.public_pem)
+    (tmp_path / "private.pem").write_bytes(pair.private_pem)
+    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
+    out = tmp_path / "events.jsonl"
+    with serving(limited) as url:
+        # One event a page: 6 requests against 2 a second.
+        done = _run_client(url, "ndrc", pair.kid, tmp_path / "private.pem", out,
+                           tmp_path / "cursor", "--limit", "1")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"hub answered 429; retrying in [12] s", done.stderr), done.stderr
+    assert [orjson.loads(line)["seq"] for line in out.read_bytes().splitlines()] == [
+        1, 2, 3, 4, 5]
+    assert _acked(hub_ctx, "ndrc") == 5
+
+
+def test_a_kid_that_begins_with_a_dash(hub_ctx: HubContext, runner: FlaskCliRunner,
+                                       hub_url: str, tmp_path: Path) -> None:
+    _write_records(hub_ctx)
+    pair = next(p for p in iter(lambda: make_key("ndrc", "Ed25519"), None)
+                if p.kid.startswith("-"))  # one key in 64
+    (tmp_path / "public.pem").write_bytes(pair.public_pem)
+    (tmp_path / "private.pem").write_bytes(pair.private_pem)
+    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
+    done = _run_client(hub_url, "ndrc", pair.kid, tmp_path / "private.pem",
+                       tmp_path / "events.jsonl", tmp_path / "cursor")
+    assert done.returncode == 0, done.stderr
+    assert _acked(hub_ctx, "ndrc") == 5
