@@ -59,6 +59,7 @@ def _documented_errors(view: Any) -> Any:
 @_documented_errors
 @bp.arguments(ChangesQuery, location="query", as_kwargs=True)
 @bp.response(200, ChangesPageSchema)
+@bp.alt_response(409, description="after is beyond the high-water mark.")
 def changes(after: int, limit: int) -> Response:
     """Change feed: events after the cursor, projected for the caller.
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, cast
 
+import jwt
 from flask import Response, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 EXTENSION: Final = "hub.partner_gate"
 #: Endpoint name prefix of the partner blueprint (see hub.api.partner).
 BLUEPRINT: Final = "partner_api"
+#: Largest request body read (the body is hashed before the token is trusted, so this
+#: bounds what an unauthenticated caller can make a worker hold). 1000 /checks subjects
+#: are < 100 KiB; the rest is room for receipts.
+MAX_BODY: Final = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,13 @@ class PartnerGate:
             raise AuthError(f"iss: partner {claims.partner!r} is not configured on this hub")
         if not adapter.config.api.enabled:
             raise AuthError(f"iss: partner {claims.partner!r} has no API access ([api] enabled)")
+        # The token's alg is already pinned to its key's; the key must also be of the
+        # algorithm the partner's file names (DESIGN.md §5), so a key of the other kind,
+        # registered by mistake, is refused rather than trusted.
+        alg = jwt.get_unverified_header(token.strip()).get("alg")
+        if alg != adapter.config.api.algorithm:
+            raise AuthError(f"alg: {alg!r} is not the algorithm configured for partner "
+                            f"{claims.partner!r} ({adapter.config.api.algorithm})")
         return PartnerCaller(adapter, claims)
 
 
@@ -96,6 +108,8 @@ def verify_token() -> Response | None:
     """App ``before_request``: the token checks, for partner endpoints only."""
     if request.blueprint != BLUEPRINT:
         return None
+    # Reading more raises RequestEntityTooLarge: a 413 problem, before any token check.
+    request.max_content_length = MAX_BODY
     try:
         g.partner_caller = gate().authenticate(datetime.now(UTC))
     except AuthError as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
 from hub.core.records import listing_state
@@ -68,19 +68,27 @@ def _match(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any], row: Ro
     return match
 
 
+def active_orders(ids: Sequence[str]) -> Select[Restriction]:
+    """Active orders whose subject or a bound person has one of ``ids``.
+
+    A UNION of two index lookups, not ``id_number IN ids OR order_id IN (subquery)``:
+    PostgreSQL can use no index for that OR and scans every order (~100 ms at 500k).
+    """
+    orders = union(
+        select(Restriction.order_id).where(Restriction.id_number.in_(ids)),
+        select(BoundPerson.order_id).where(BoundPerson.id_number.in_(ids)),
+    )
+    return select(Restriction).where(Restriction.status == "active",
+                                     Restriction.order_id.in_(orders))
+
+
 def _records(session: Session, ids: Sequence[str]) -> Iterable[tuple[str, dict[str, Any]]]:
     """Active listings and orders whose subject or a bound person has one of ``ids``."""
     for listing in session.scalars(
         select(Listing).where(Listing.id_number.in_(ids), Listing.status == "active")
     ):
         yield "listing", listing_state(listing_values(listing))
-    bound = select(BoundPerson.order_id).where(BoundPerson.id_number.in_(ids))
-    for order in session.scalars(
-        select(Restriction).where(
-            Restriction.status == "active",
-            Restriction.id_number.in_(ids) | Restriction.order_id.in_(bound),
-        )
-    ):
+    for order in session.scalars(active_orders(ids)):
         yield "restriction", current_restriction_state(order)
 
 

@@ -1,0 +1,57 @@
+"""The /checks service: subjects and bound persons found through indexes, not a scan."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from hub.config.partners import load_adapters
+from hub.context import HubContext
+from hub.db.engine import session_scope
+from hub.services import registry
+from hub.services.actors import Actor
+from hub.services.checks import active_orders, check_subjects
+from tests.conftest import NOW
+from tests.samples import org_listing, org_restriction, person_listing, person_restriction
+
+CLERK = Actor("staff:wang", court_code="京0105")
+PERSON, ORG, REP = "110105198503150019", "91110105MA01ABCD5F", "320102197907040241"
+UNLISTED = "11010519900101001X"
+
+
+def _seed(ctx: HubContext) -> None:
+    with session_scope(ctx.sessions) as s:
+        for listing in (person_listing(), org_listing()):
+            registry.add_listing(s, listing, actor=CLERK, now=NOW)
+    with session_scope(ctx.sessions) as s:
+        for order in (person_restriction(), org_restriction()):
+            registry.issue_restriction(s, order, actor=CLERK, now=NOW)
+
+
+def test_subject_and_bound_person_orders_are_found(hub_ctx: HubContext) -> None:
+    _seed(hub_ctx)
+    travelsky = load_adapters(hub_ctx.settings)["travelsky"]
+    with hub_ctx.sessions() as s:
+        results = check_subjects(s, travelsky, [PERSON, REP, ORG, UNLISTED])
+    found = {r.id_number: [(m["record_key"], m["matched_as"]) for m in r.matches]
+             for r in results}
+    assert found == {
+        PERSON: [("R-2024-000001", "subject")],
+        REP: [(f"R-2024-000002#legal_representative#{REP}", "bound_person")],
+        ORG: [],  # travelsky takes persons only
+        UNLISTED: [],
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_orders_query_uses_indexes_on_postgres(hub_ctx: HubContext) -> None:
+    _seed(hub_ctx)
+    with hub_ctx.engine.connect() as conn:
+        # With scans priced out, a plan that still scans restrictions has no index to use.
+        conn.execute(text("SET enable_seqscan = off"))
+        sql = active_orders([PERSON, REP]).compile(
+            hub_ctx.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+        conn.execute(text("RESET enable_seqscan"))
+    assert "Seq Scan" not in plan, plan
