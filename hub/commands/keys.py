@@ -40,7 +40,9 @@ def list_cmd() -> None:
         click.echo(f"{e.kid:<43}  {created:<20}  {e.state}")
 
 
-@group.command("retire", help="Drop a published key from the JWKS and delete its private key.")
+@group.command("retire", help="Drop a published key from the JWKS and delete its private key.",
+               # A kid is base64url and may begin with "-": take it as the argument.
+               context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 def retire_cmd(kid: str) -> None:
     try:

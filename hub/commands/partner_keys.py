@@ -36,7 +36,9 @@ def add_key_cmd(partner_id: str, pem_file: Path) -> None:
     click.echo(kid)
 
 
-@group.command("revoke-key", help="Revoke a partner key: its tokens fail from now on.")
+@group.command("revoke-key", help="Revoke a partner key: its tokens fail from now on.",
+               # A kid is base64url and may begin with "-": take it as the argument.
+               context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 def revoke_key_cmd(kid: str) -> None:
     try:

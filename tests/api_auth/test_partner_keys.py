@@ -168,3 +168,11 @@ def test_cli_refuses_private_key_and_unknown_partner(runner: FlaskCliRunner,
     assert missing.exit_code == 2
     with hub_ctx.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PartnerKey)) == 0
+
+
+def test_a_kid_beginning_with_a_dash_is_an_argument(runner: FlaskCliRunner,
+                                                     hub_ctx: HubContext) -> None:
+    # One thumbprint in 64 begins with "-"; the command must not read it as an option.
+    result = invoke(runner, "partners", "revoke-key", "-Abc_dash-kid")
+    assert result.exit_code == 1
+    assert "no registered key -Abc_dash-kid" in result.output
