@@ -46,6 +46,19 @@ def _states_before(conn: Connection, keys: set[tuple[str, str]],
     return {(k, key): state for k, key, state in conn.execute(stmt) if (k, key) in keys}
 
 
+#: Events that create their record: nothing came before them to withdraw.
+CREATIONS: Final = frozenset({"listing.added", "restriction.issued"})
+
+
+def _held_before(raw: Sequence[Any]) -> set[tuple[str, str]]:
+    """Records whose state before the page matters: those whose first event in it does
+    not create them (most pages are mostly new records, and need no lookup at all)."""
+    first: dict[tuple[str, str], str] = {}
+    for e in raw:
+        first.setdefault((e.record_kind, e.record_key), e.type)
+    return {key for key, kind in first.items() if kind not in CREATIONS}
+
+
 def _rows(adapter: PartnerAdapter, kind: str, old: dict[str, Any] | None,
           new: dict[str, Any]) -> list[Row]:
     """The event's rows for the partner, plus ``withdrawn`` for rows it no longer gets."""
@@ -75,7 +88,7 @@ def changes_page(conn: Connection, adapter: PartnerAdapter, after: int, limit: i
         raise Conflict(f"after {after} is beyond the high-water mark {top}")
     raw: Sequence[Any] = read_events(conn, after, min(limit, MAX_LIMIT)) if after < top else ()
     raw = [e for e in raw if e.seq <= top]
-    previous = _states_before(conn, {(e.record_kind, e.record_key) for e in raw}, after)
+    previous = _states_before(conn, _held_before(raw), after)
     events: list[dict[str, Any]] = []
     for e in raw:
         key = (e.record_kind, e.record_key)

@@ -152,3 +152,25 @@ def test_bad_query_names_the_field(signed: Signed, query: dict[str, Any], field:
     assert body["status"] == 422
     assert field in body["errors"]
     assert field in body["detail"]
+
+
+@pytest.mark.parametrize("after", [0, 2])  # the old state in the same page, or before it
+def test_a_row_that_leaves_the_scope_is_withdrawn(signed: Signed, hub_ctx: HubContext,
+                                                  after: int) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ADMIN, now=datetime.now(UTC))
+        registry.issue_restriction(s, org_restriction(), actor=ADMIN, now=datetime.now(UTC))
+    with session_scope(hub_ctx.sessions) as s:
+        registry.correct_restriction(s, "R-2024-000002", {"bound_persons": [
+            {"name": "王芳", "id_number": "11010519491231002X", "role": "legal_representative"}]},
+            reason="data_inaccurate", actor=ADMIN, now=datetime.now(UTC))
+    page = signed("travelsky").get(CHANGES, query={"after": after}).json
+    assert page is not None
+    corrected = page["events"][-1]
+    assert corrected["type"] == "restriction.corrected"
+    rows = {r["record_key"]: r for r in corrected["rows"]}
+    new = rows["R-2024-000002#legal_representative#11010519491231002X"]
+    old = rows["R-2024-000002#legal_representative#320102197907040241"]
+    assert new["status"] == "active"
+    assert (old["status"], old["status_reason"], old["name"]) == ("withdrawn", "out_of_scope",
+                                                                  None)

@@ -50,7 +50,7 @@ def test_orders_query_uses_indexes_on_postgres(hub_ctx: HubContext) -> None:
     with hub_ctx.engine.connect() as conn:
         # With scans priced out, a plan that still scans restrictions has no index to use.
         conn.execute(text("SET enable_seqscan = off"))
-        sql = active_orders([PERSON, REP]).compile(
+        sql = active_orders([PERSON, REP], "postgresql").compile(
             hub_ctx.engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
         conn.execute(text("RESET enable_seqscan"))
