@@ -20,6 +20,7 @@ import jwt
 from flask import Response, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
 
+from hub.api.bearer import bearer_token
 from hub.api.problems import auth_problem, problem
 from hub.core.request_auth import Claims, verify_partner_token
 from hub.current import hub_context
@@ -76,13 +77,11 @@ class PartnerGate:
     def authenticate(self, now: datetime) -> PartnerCaller:
         """:raises AuthError: naming the check that failed. :raises ConfigError: see adapters."""
         adapters = self.adapters
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthError("authorization: expected 'Authorization: Bearer <token>'")
+        token = bearer_token()
         ctx = hub_context()
         with ctx.sessions() as session:
             claims = verify_partner_token(
-                token.strip(), keys=lambda kid: lookup(session, kid),
+                token, keys=lambda kid: lookup(session, kid),
                 audience=ctx.settings.audience, method=request.method,
                 url=self.request_url(), body=request.get_data(cache=True), now=now)
         adapter = adapters.get(claims.partner)

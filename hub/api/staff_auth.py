@@ -12,6 +12,7 @@ from typing import Final, cast
 
 from flask import Response, g, request
 
+from hub.api.bearer import bearer_token
 from hub.api.problems import auth_problem
 from hub.core import staff_tokens
 from hub.core.staff_tokens import StaffClaims
@@ -22,14 +23,6 @@ from hub.errors import AuthError
 BLUEPRINT: Final = "staff_api"
 #: The one staff endpoint reached without a token: the one that hands them out.
 TOKEN_ENDPOINT: Final = f"{BLUEPRINT}.token"
-
-
-def bearer_token() -> str:
-    """:raises AuthError: no ``Authorization: Bearer`` header."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("authorization: expected 'Authorization: Bearer <token>'")
-    return token.strip()
 
 
 def verify_staff_token() -> Response | None:
