@@ -8,6 +8,9 @@ GB18030) against `COPY (SELECT ...) TO STDOUT (FORMAT csv)` of the listings and
 orders, and reports each export's peak RSS (measured on the child process).
 
     .venv/bin/python bench/export.py --records 100000 1000000
+
+With ``--reuse`` each size keeps its own database (``<database>_<N>``) and a
+later run with the same N skips the import when that database holds it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from sqlalchemy.engine import make_url
 
 from hub.core import demo
 from hub.core.timeutil import court_date
@@ -58,16 +62,40 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
-def bench(n: int, url: str, hub: str) -> None:
-    dsn = fresh_database(url)
+def _imported(url: str, n: int) -> str | None:
+    """The DSN of a database a previous ``--reuse`` run filled with ``n`` records."""
+    u = make_url(url)
+    dsn = u.render_as_string(hide_password=False).replace("postgresql+psycopg://",
+                                                          "postgresql://")
+    try:
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute("SELECT n FROM bench_imported").fetchone()
+    except psycopg.Error:
+        return None
+    return dsn if row is not None and row[0] == n else None
+
+
+def bench(n: int, url: str, hub: str, *, reuse: bool) -> None:
+    if reuse:
+        u = make_url(url)
+        url = u.set(database=f"{u.database}_{n}").render_as_string(hide_password=False)
+    dsn = _imported(url, n) if reuse else None
     env = {**os.environ, "HUB_DATABASE_URL": url}
     with tempfile.TemporaryDirectory(prefix="hub-bench-export-") as tmp:
         env["HUB_INSTANCE_PATH"] = str(Path(tmp) / "instance")
-        listings, orders = write_files(Path(tmp), n)
-        subprocess.run([hub, "db", "upgrade"], env=env, check=True, capture_output=True)
-        for kind, path in (("listings", listings), ("restrictions", orders)):
-            subprocess.run([hub, kind, "import", str(path)], env=env, check=True,
-                           capture_output=True)
+        if dsn is None:
+            dsn = fresh_database(url)
+            listings, orders = write_files(Path(tmp), n)
+            subprocess.run([hub, "db", "upgrade"], env=env, check=True, capture_output=True)
+            for kind, path in (("listings", listings), ("restrictions", orders)):
+                subprocess.run([hub, kind, "import", str(path)], env=env, check=True,
+                               capture_output=True)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")  # the same steady state on every run
+                conn.execute("CREATE TABLE bench_imported (n bigint)")
+                conn.execute("INSERT INTO bench_imported VALUES (%s)", (n,))
+        else:
+            print(f"\nreusing {make_url(url).database} ({n:,} records imported before)")
         with psycopg.connect(dsn) as conn:
             records = conn.execute(
                 "SELECT (SELECT count(*) FROM listings) + (SELECT count(*) FROM restrictions)"
@@ -100,10 +128,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--database-url", default=os.environ.get("HUB_BENCH_DATABASE_URL",
                                                                  DEFAULT_URL))
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep one database per N and skip the import when it is there")
     args = parser.parse_args()
     hub = str(Path(sys.executable).with_name("hub"))
     for n in args.records:
-        bench(n, args.database_url, hub)
+        bench(n, args.database_url, hub, reuse=args.reuse)
 
 
 if __name__ == "__main__":
