@@ -4,13 +4,21 @@ The Python projection (hub.partners.projection) and exporters (hub.exporters)
 stay the reference: tests/services/test_fast_export.py compares the bytes of both
 for every partner that takes this path. The SQL below mirrors them field by field: one
 output line per projected row, keys in the partner's order, compact JSON as
-orjson writes it (PostgreSQL's own json builders put spaces in, so lines are
-concatenated text).
+orjson writes it.
+
+Each query has two levels. The inner one selects the partner's fields as typed
+values (text, date, json), joined to the bound persons and the exemptions
+aggregated once per order (a join on the order id, not a subquery per row),
+and sorts them: narrow rows, not finished lines. The outer one turns each row
+into its line: for JSON Lines one ``to_json`` of the row (compact like
+orjson, keys in column order, strings escaped as orjson escapes them, json
+values verbatim), for CSV its cells joined with commas.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 import orjson
@@ -39,96 +47,137 @@ _JSON: Final = frozenset({"legal_representative", "travel_documents", "behaviour
                           "categories"})
 
 
-
 def literal(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _json_text(expr: str) -> str:
-    return f"coalesce(to_json({expr})::text, 'null')"
+def identifier(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+#: PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes).
+MAX_KEY_BYTES: Final = 63
+
+
+def keys_fit(keys: Sequence[str]) -> bool:
+    """Whether every key can be a column alias as it is (to_json names keys by them)."""
+    return all(0 < len(k.encode()) <= MAX_KEY_BYTES and "\x00" not in k for k in keys)
+
+
+def compact(expr: str) -> str:
+    """``expr`` (json) as orjson's compact text: stored text with neither a space nor
+    a \\u escape is already that (orjson's own, or json.dumps of [], ["B1"]...);
+    anything else is rewritten, slowly, by the function. NULL stays NULL without
+    calling it (it is recursive, so never inlined)."""
+    t = f"{expr}::text"
+    return (f"CASE WHEN {expr} IS NULL THEN NULL "
+            f"WHEN strpos({t}, ' ') = 0 AND strpos({t}, '\\u') = 0 THEN {t} "
+            f"ELSE pg_temp.hub_cj({expr}) END")
 
 
 def _json_date(expr: str) -> str:
     return f"coalesce('\"' || to_char({expr}, 'YYYY-MM-DD') || '\"', 'null')"
 
 
-def compact(expr: str) -> str:
-    """``expr`` (json) as orjson's compact text: stored text with neither a space nor
-    a \\u escape is already that (orjson's own, or json.dumps of [], ["B1"]...);
-    anything else is rewritten, slowly, by the function."""
-    t = f"{expr}::text"
-    return (f"CASE WHEN strpos({t}, ' ') = 0 AND strpos({t}, '\\u') = 0 THEN {t} "
-            f"ELSE pg_temp.hub_cj({expr}) END")
-
-
-def _exemptions(order: str, person: str | None) -> str:
-    who = f" AND e.person = {person}" if person else ""
+def _exemptions_by_order(by_person: bool) -> str:
+    """Active exemptions as compact JSON text, one row per order (and person)."""
     item = ("'{\"id\":' || e.id || ',\"person\":' || to_json(e.person)::text"
             " || ',\"categories\":' || " + compact("e.categories")
             + " || ',\"from\":\"' || to_char(e.from_date, 'YYYY-MM-DD')"
             " || '\",\"until\":\"' || to_char(e.until_date, 'YYYY-MM-DD')"
             " || '\",\"reason\":' || to_json(e.reason)::text || ',\"status\":\"active\"}'")
-    return (f"coalesce((SELECT '[' || string_agg({item}, ',' ORDER BY e.id) || ']' "
-            f"FROM exemptions e WHERE e.order_id = {order} AND e.status = 'active'{who}), '[]')")
+    keys = "e.order_id, e.person" if by_person else "e.order_id"
+    return (f"SELECT {keys}, '[' || string_agg({item}, ',' ORDER BY e.id) || ']' AS j "
+            f"FROM exemptions e WHERE e.status = 'active' GROUP BY {keys}")
 
 
-def _bound_persons(order: str) -> str:
-    item = ("'{\"name\":' || to_json(b.name)::text || ',\"id_number\":' || to_json(b.id_number)"
-            "::text || ',\"role\":' || to_json(b.role)::text || ',\"released_on\":' || "
-            + _json_date("b.released_on") + " || ',\"release_reason\":' || "
-            + _json_text("b.release_reason") + " || '}'")
-    return (f"coalesce((SELECT '[' || string_agg({item}, ',' ORDER BY b.position) || ']' "
-            f"FROM bound_persons b WHERE b.order_id = {order}), '[]')")
+_BOUND_PERSONS_BY_ORDER: Final = (
+    "SELECT b.order_id, '[' || string_agg('{\"name\":' || to_json(b.name)::text"
+    " || ',\"id_number\":' || to_json(b.id_number)::text || ',\"role\":' || to_json(b.role)::text"
+    " || ',\"released_on\":' || " + _json_date("b.released_on")
+    + " || ',\"release_reason\":' || coalesce(to_json(b.release_reason)::text, 'null') || '}',"
+    " ',' ORDER BY b.position) || ']' AS j FROM bound_persons b GROUP BY b.order_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One field of a row as the inner query selects it."""
+
+    #: ``text``, ``date``, ``json`` (a json column), ``built`` (compact JSON text
+    #: built by the hub's SQL) or ``const`` (the same for every row).
+    kind: str
+    #: The canonical field.
+    field: str
+    #: SQL of the value (unused for ``const``).
+    expr: str = ""
+    const: str | None = None
+
+
+def _labelled(text: str, labels: Mapping[str, str] | None) -> str:
+    # Codes are whole JSON strings in compact text: replacing "B1" by "B1 label"
+    # is exact, and an empty list stays [] as in the Python projection.
+    for code, label in (labels or {}).items():
+        text = (f"replace({text}, {literal(orjson.dumps(code).decode())}, "
+                f"{literal(orjson.dumps(label).decode())})")
+    return text
 
 
 class Format(Protocol):
-    """How one output format writes a value of each kind, and a line of values."""
+    """How one output format selects typed values (inner query) and makes lines of them."""
 
-    #: What ends a line (SQL).
-    terminator: str
+    #: Whether a value that is the same on every row still needs an inner column.
+    const_columns: bool
 
-    def text(self, expr: str) -> str: ...
-    def date(self, expr: str) -> str: ...
-    def json(self, expr: str, field: str, labels: Mapping[str, str] | None) -> str: ...
-    #: A value already built as compact JSON text (exemptions, bound persons).
-    def built(self, json_text: str) -> str: ...
-    def const(self, value: str | None) -> str: ...
-    def line(self, keys: Sequence[str], values: Sequence[str]) -> str: ...
+    def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
+        """The inner query's SQL of a value that is not a constant."""
+        ...
+
+    def typed_const(self, value: str | None, shape: Value) -> str:
+        """A constant where the other branch of a union has a column of ``shape``."""
+        ...
+
+    def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
+        """A SELECT of one text column, the line with its terminator, over ``inner``
+        (whose columns are ``c0``, ``c1``... as :func:`_columns` names them)."""
+        ...
+
+
+def _null_type(kind: str) -> str:
+    return {"date": "date", "json": "json", "built": "json"}.get(kind, "text")
 
 
 class JsonlFormat:
-    """Values as orjson writes them, in one object per line."""
+    """One object per line, written by ``to_json`` of the row: its keys are the inner
+    query's column aliases, so they must fit an identifier (:func:`keys_fit`)."""
 
-    terminator = "E'\\n'"
+    const_columns = True
 
-    def text(self, expr: str) -> str:
-        return _json_text(expr)
+    def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
+        if value.kind == "json":
+            if labels:
+                return f"({_labelled(compact(value.expr), labels)})::json"
+            # Already compact: the stored json as it is; else rewritten, parsed again.
+            t = f"{value.expr}::text"
+            return (f"CASE WHEN {value.expr} IS NULL OR (strpos({t}, ' ') = 0 AND "
+                    f"strpos({t}, '\\u') = 0) THEN {value.expr} "
+                    f"ELSE pg_temp.hub_cj({value.expr})::json END")
+        if value.kind == "built":
+            return f"({value.expr})::json"
+        return value.expr  # text and date: to_json writes them as orjson does
 
-    def date(self, expr: str) -> str:
-        return _json_date(expr)
+    def typed_const(self, value: str | None, shape: Value) -> str:
+        if value is None:
+            return f"NULL::{_null_type(shape.kind)}"
+        return f"{literal(value)}::text"
 
-    def json(self, expr: str, field: str, labels: Mapping[str, str] | None) -> str:
-        out = compact(expr)
-        # Codes are whole JSON strings in compact text: replacing "B1" by "B1 label"
-        # is exact, and an empty list stays [] as in the Python projection.
-        for code, label in (labels or {}).items():
-            out = (f"replace({out}, {literal(orjson.dumps(code).decode())}, "
-                   f"{literal(orjson.dumps(label).decode())})")
-        return f"coalesce({out}, 'null')"
-
-    def built(self, json_text: str) -> str:
-        return json_text
-
-    def const(self, value: str | None) -> str:
-        return literal(orjson.dumps(value).decode())
-
-    def line(self, keys: Sequence[str], values: Sequence[str]) -> str:
-        parts = []
-        for i, (key, value) in enumerate(zip(keys, values, strict=True)):
-            prefix = ("{" if i == 0 else ",") + orjson.dumps(key).decode() + ":"
-            parts.append(f"{literal(prefix)} || {value}")
-        return " || ".join(parts) + " || '}'"
+    def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
+        if not keys_fit(keys):
+            raise ValueError("a JSON key does not fit a column alias")
+        cols = ", ".join(f"x.c{i} AS {identifier(k)}" for i, k in enumerate(keys))
+        return (f"SELECT to_json(y)::text || E'\\n' FROM (SELECT {cols} FROM ({inner}) AS x)"
+                " AS y")
 
 
 #: A CSV cell as hub.exporters.csv writes text: the formula guard, then RFC 4180
@@ -143,71 +192,92 @@ SELECT pg_temp.hub_csv_quote(CASE WHEN left(t, 1) IN ('=', '+', '-', '@', E'\t',
 $$
 """
 _CODE_LISTS: Final = frozenset({"behaviours", "categories"})
+# A compact list of strings none of which holds a quote or a backslash: its codes
+# are the text between the quotes.
+_PLAIN_CODES: Final = r"""'^\[("[^"\\]*"(,"[^"\\]*")*)?\]$'"""
 
 
 class CsvFormat:
     """Values as hub.exporters.csv cells: empty for null, codes joined with ``;``."""
 
-    terminator = "E'\\r\\n'"
+    const_columns = False
 
-    def text(self, expr: str) -> str:
-        return f"coalesce(pg_temp.hub_csv({expr}), '')"
-
-    def date(self, expr: str) -> str:
-        return f"coalesce(to_char({expr}, 'YYYY-MM-DD'), '')"
-
-    def json(self, expr: str, field: str, labels: Mapping[str, str] | None) -> str:
+    def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
         if labels:
             raise ValueError("code labels in CSV take the reference path")
-        if field in _CODE_LISTS:
-            joined = f"array_to_string(ARRAY(SELECT json_array_elements_text({expr})), ';')"
-            return f"coalesce(pg_temp.hub_csv({joined}), '')"
-        return self.built(compact(expr))
+        if value.kind == "json" and value.field not in _CODE_LISTS:
+            return compact(value.expr)  # text, a cell like a built value
+        return value.expr
 
-    def built(self, json_text: str) -> str:
+    def typed_const(self, value: str | None, shape: Value) -> str:
+        if value is not None:
+            return f"{literal(value)}::text"
+        if shape.kind == "date":
+            return "NULL::date"
+        return "NULL::json" if shape.kind == "json" and shape.field in _CODE_LISTS else "NULL::text"
+
+    @staticmethod
+    def _built(json_text: str) -> str:
         # An empty list is an empty cell; any other structure its JSON, never guarded.
-        return (f"coalesce((SELECT CASE WHEN j = '[]' THEN '' ELSE pg_temp.hub_csv_quote(j) END"
-                f" FROM (SELECT {json_text} AS j) AS v), '')")
+        return (f"CASE WHEN {json_text} IS NULL OR {json_text} = '[]' THEN '' "
+                f"ELSE pg_temp.hub_csv_quote({json_text}) END")
 
-    def const(self, value: str | None) -> str:
-        return literal(quote(cell(value)))
+    @staticmethod
+    def _codes(expr: str) -> str:
+        t = f"{expr}::text"
+        fast = f"replace(substr({t}, 3, length({t}) - 4), '\",\"', ';')"
+        slow = f"array_to_string(ARRAY(SELECT json_array_elements_text({expr})), ';')"
+        joined = f"CASE WHEN {t} ~ {_PLAIN_CODES} THEN {fast} ELSE {slow} END"
+        return f"coalesce(pg_temp.hub_csv({joined}), '')"
 
-    def line(self, keys: Sequence[str], values: Sequence[str]) -> str:
-        return " || ',' || ".join(values)
+    def _cell(self, value: Value, expr: str) -> str:
+        if value.kind == "const":
+            return literal(quote(cell(value.const)))
+        if value.kind == "date":
+            return f"coalesce(to_char({expr}, 'YYYY-MM-DD'), '')"
+        if value.kind == "json" and value.field in _CODE_LISTS:
+            return self._codes(expr)
+        if value.kind in ("json", "built"):
+            return self._built(expr)
+        return f"coalesce(pg_temp.hub_csv({expr}), '')"
+
+    def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
+        cells = " || ',' || ".join(self._cell(v, f"x.c{i}") for i, v in enumerate(shape))
+        return f"SELECT {cells} || E'\\r\\n' FROM ({inner}) AS x"
 
 
 Labels = Mapping[str, Mapping[str, str]]
 
 
-def _column(fmt: Format, alias: str, field: str, labels: Labels) -> str:
+def _column(alias: str, field: str) -> Value:
     expr = f"{alias}.{field}"
     if field in _DATES:
-        return fmt.date(expr)
+        return Value("date", field, expr)
     if field in _JSON:
-        return fmt.json(expr, field, labels.get(field))
-    return fmt.text(expr)
+        return Value("json", field, expr)
+    return Value("text", field, expr)
 
 
-def _listing_value(fmt: Format, field: str, labels: Labels) -> str:
+def _listing_value(field: str) -> Value:
     if field == "record_type":
-        return fmt.const("listing")
+        return Value("const", field, const="listing")
     if field == "record_key":
-        return fmt.text("l.listing_id")
-    return _column(fmt, "l", field, labels) if field in LISTING_STATE_FIELDS else fmt.const(None)
+        return Value("text", field, "l.listing_id")
+    return _column("l", field) if field in LISTING_STATE_FIELDS else Value("const", field)
 
 
-def _restriction_value(fmt: Format, field: str, labels: Labels) -> str:
+def _restriction_value(field: str) -> Value:
     if field == "record_type":
-        return fmt.const("restriction")
+        return Value("const", field, const="restriction")
     if field == "record_key":
-        return fmt.text("r.order_id")
+        return Value("text", field, "r.order_id")
     if field == "exemptions":
-        return fmt.built(_exemptions("r.order_id", None))
+        return Value("built", field, "coalesce(ex.j, '[]')")
     if field == "bound_persons":
-        return fmt.built(_bound_persons("r.order_id"))
+        return Value("built", field, "coalesce(bp.j, '[]')")
     if field in RESTRICTION_STATE_FIELDS:
-        return _column(fmt, "r", field, labels)
-    return fmt.const(None)
+        return _column("r", field)
+    return Value("const", field)
 
 
 _FROM_ORDER: Final = ("court_code", "court_name", "case_number", "order_id", "issued_on",
@@ -216,23 +286,69 @@ _EXPANDED_CONSTS: Final = {"record_type": "restriction", "subject_type": "person
                            "id_type": "resident_id"}
 
 
-def _expanded_value(fmt: Format, field: str, labels: Labels) -> str:
+def _expanded_value(field: str) -> Value:
     """An organisation's order as seen by a person-only partner: one row per bound person."""
     if field in _EXPANDED_CONSTS:
-        return fmt.const(_EXPANDED_CONSTS[field])
+        return Value("const", field, const=_EXPANDED_CONSTS[field])
     if field == "record_key":
-        return fmt.text("r.order_id || '#' || b.role || '#' || b.id_number")
+        return Value("text", field, "r.order_id || '#' || b.role || '#' || b.id_number")
     if field in ("name", "id_number", "role"):
-        return fmt.text(f"b.{field}")
+        return Value("text", field, f"b.{field}")
     if field == "travel_documents":
-        return fmt.built("'[]'")
+        return Value("built", field, "'[]'")
     if field == "exemptions":
-        return fmt.built(_exemptions("r.order_id", "b.id_number"))
-    return _column(fmt, "r", field, labels) if field in _FROM_ORDER else fmt.const(None)
+        return Value("built", field, "coalesce(ex.j, '[]')")
+    return _column("r", field) if field in _FROM_ORDER else Value("const", field)
+
+
+def _shape(a: Sequence[Value], b: Sequence[Value]) -> list[Value]:
+    """What the outer query sees of a union of rows ``a`` and ``b``: a constant only
+    where both are the same constant; a json column against built JSON is built."""
+    out = []
+    for x, y in zip(a, b, strict=True):
+        if x.kind == "const" and y.kind == "const" and x.const == y.const:
+            out.append(x)
+        elif x.kind == "const" or y.kind == "const":
+            out.append(y if x.kind == "const" else x)
+        elif x.kind != y.kind:
+            if {x.kind, y.kind} != {"json", "built"}:
+                raise ValueError(f"{x.field}: {x.kind} and {y.kind} in one column")
+            out.append(Value("built", x.field, x.expr))
+        else:
+            out.append(x)
+    return out
+
+
+def _columns(fmt: Format, values: Sequence[Value], labels: Labels,
+             shape: Sequence[Value] | None = None) -> str:
+    """The inner select list: ``c<i>`` for every value the outer query reads."""
+    cols = []
+    for i, (value, kind) in enumerate(zip(values, shape or values, strict=True)):
+        if kind.kind == "const" and not fmt.const_columns:
+            continue  # the outer query writes it
+        if value.kind == "const":
+            sql = fmt.typed_const(value.const, kind)
+        else:
+            sql = fmt.inner(value, labels.get(value.field) if value.kind == "json" else None)
+        cols.append(f"{sql} AS c{i}")
+    return ", ".join(cols) or "1 AS c"
 
 
 def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+def _wanted(categories: frozenset[str] | None) -> str:
+    """The category filter of orders. In text without a backslash a code can only be
+    a whole element ``"C1"``; other text is read as JSON."""
+    if categories is None:
+        return ""
+    t = "r.categories::text"
+    found = " OR ".join(f"strpos({t}, {literal(orjson.dumps(c).decode())}) > 0"
+                        for c in sorted(categories))
+    exact = (f"EXISTS (SELECT 1 FROM json_array_elements_text(r.categories) c "
+             f"WHERE c IN {_in(sorted(categories))})")
+    return f" AND CASE WHEN strpos({t}, '\\') = 0 THEN ({found}) ELSE {exact} END"
 
 
 def snapshot_queries(
@@ -250,26 +366,44 @@ def snapshot_queries(
     Listings first, then orders, each by key, as the log path orders them; an
     expanded order's persons in their bound order. Run inside one transaction.
     """
-    end = fmt.terminator
     queries = []
     if "listing" in records:
-        line = fmt.line(keys, [_listing_value(fmt, f, labels) for f in fields])
-        queries.append(f"SELECT {line} || {end} FROM listings l WHERE l.status = 'active' "
-                       f"AND l.subject_type IN {_in(subjects)} ORDER BY l.listing_id")
-    if "restriction" in records:
-        wanted = ""
-        if categories is not None:
-            wanted = (" AND EXISTS (SELECT 1 FROM json_array_elements_text(r.categories) c "
-                      f"WHERE c IN {_in(sorted(categories))})")
-        direct = fmt.line(keys, [_restriction_value(fmt, f, labels) for f in fields])
-        parts = [f"SELECT r.order_id AS k, 0 AS p, {direct} AS line FROM restrictions r "
-                 f"WHERE r.status = 'active' AND r.subject_type IN {_in(subjects)}{wanted}"]
-        if "person" in subjects and "organisation" not in subjects:
-            expanded = fmt.line(keys, [_expanded_value(fmt, f, labels) for f in fields])
-            parts.append(
-                f"SELECT r.order_id, b.position, {expanded} FROM restrictions r "
-                "JOIN bound_persons b ON b.order_id = r.order_id WHERE r.status = 'active' "
-                f"AND r.subject_type = 'organisation' AND b.released_on IS NULL{wanted}")
-        union = " UNION ALL ".join(parts)
-        queries.append(f"SELECT line || {end} FROM ({union}) x ORDER BY k, p")
+        values = [_listing_value(f) for f in fields]
+        inner = (f"SELECT {_columns(fmt, values, labels)} FROM listings l "
+                 f"WHERE l.status = 'active' AND l.subject_type IN {_in(subjects)} "
+                 "ORDER BY l.listing_id")
+        queries.append(fmt.line(keys, values, inner))
+    if "restriction" not in records:
+        return queries
+    wanted = _wanted(categories)
+    direct = [_restriction_value(f) for f in fields]
+    joins = ""
+    if "bound_persons" in fields:
+        joins += f" LEFT JOIN ({_BOUND_PERSONS_BY_ORDER}) bp ON bp.order_id = r.order_id"
+    if "exemptions" in fields:
+        joins += f" LEFT JOIN ({_exemptions_by_order(False)}) ex ON ex.order_id = r.order_id"
+    where = f" WHERE r.status = 'active' AND r.subject_type IN {_in(subjects)}{wanted}"
+    if "person" not in subjects or "organisation" in subjects:
+        inner = (f"SELECT {_columns(fmt, direct, labels)} FROM restrictions r{joins}{where} "
+                 "ORDER BY r.order_id")
+        queries.append(fmt.line(keys, direct, inner))
+        return queries
+    # A person-only partner also gets an organisation's order once per bound person.
+    expanded = [_expanded_value(f) for f in fields]
+    shape = _shape(direct, expanded)
+    ex_joins = ""
+    if "exemptions" in fields:
+        ex_joins = (f" LEFT JOIN ({_exemptions_by_order(True)}) ex "
+                    "ON ex.order_id = r.order_id AND ex.person = b.id_number")
+    union = (
+        f"SELECT r.order_id AS k, 0 AS p, {_columns(fmt, direct, labels, shape)} "
+        f"FROM restrictions r{joins}{where} UNION ALL "
+        f"SELECT r.order_id, b.position, {_columns(fmt, expanded, labels, shape)} "
+        f"FROM restrictions r JOIN bound_persons b ON b.order_id = r.order_id{ex_joins} "
+        f"WHERE r.status = 'active' AND r.subject_type = 'organisation' "
+        f"AND b.released_on IS NULL{wanted}")
+    cols = ", ".join(f"u.c{i}" for i, v in enumerate(shape)
+                     if v.kind != "const" or fmt.const_columns) or "1 AS c"
+    inner = f"SELECT {cols} FROM ({union}) AS u ORDER BY u.k, u.p"
+    queries.append(fmt.line(keys, shape, inner))
     return queries

@@ -22,6 +22,7 @@ from hub.db.export_sql import (
     CsvFormat,
     Format,
     JsonlFormat,
+    keys_fit,
     literal,
     snapshot_queries,
 )
@@ -41,7 +42,7 @@ def _format(adapter: PartnerAdapter, exporter: Exporter) -> Format | None:
     if type(adapter).project is not PartnerAdapter.project:
         return None  # a projection in code has no SQL twin
     if isinstance(exporter, JsonlExporter):
-        return JsonlFormat()
+        return JsonlFormat() if keys_fit(exporter.keys) else None
     if isinstance(exporter, CsvExporter) and not adapter.code_labels:
         return CsvFormat()
     return None
