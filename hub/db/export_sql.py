@@ -25,6 +25,8 @@ import orjson
 
 from hub.core.records import LISTING_STATE_FIELDS, RESTRICTION_STATE_FIELDS
 from hub.exporters.csv import cell, quote
+from hub.exporters.xml import XmlDialect
+from hub.exporters.xml import escape as xml_escape
 
 #: A JSON value stored by SQLAlchemy (``json.dumps``: spaces, ``\\uXXXX``) or by the
 #: importer (orjson) rewritten as orjson would write it, keys in stored order.
@@ -81,7 +83,7 @@ def _json_date(expr: str) -> str:
     return f"coalesce('\"' || to_char({expr}, 'YYYY-MM-DD') || '\"', 'null')"
 
 
-def _exemptions_by_order(by_person: bool) -> str:
+def json_exemptions_by_order(by_person: bool) -> str:
     """Active exemptions as compact JSON text, one row per order (and person)."""
     item = ("'{\"id\":' || e.id || ',\"person\":' || to_json(e.person)::text"
             " || ',\"categories\":' || " + compact("e.categories")
@@ -93,7 +95,7 @@ def _exemptions_by_order(by_person: bool) -> str:
             f"FROM exemptions e WHERE e.status = 'active' GROUP BY {keys}")
 
 
-_BOUND_PERSONS_BY_ORDER: Final = (
+JSON_BOUND_PERSONS_BY_ORDER: Final = (
     "SELECT b.order_id, '[' || string_agg('{\"name\":' || to_json(b.name)::text"
     " || ',\"id_number\":' || to_json(b.id_number)::text || ',\"role\":' || to_json(b.role)::text"
     " || ',\"released_on\":' || " + _json_date("b.released_on")
@@ -129,6 +131,17 @@ class Format(Protocol):
 
     #: Whether a value that is the same on every row still needs an inner column.
     const_columns: bool
+    #: SQL of an empty list (an expanded row's travel documents).
+    empty_list: str
+
+    def bound_persons_by_order(self) -> str:
+        """A SELECT of ``order_id`` and ``j``, the order's bound persons as this format
+        writes them (NULL for none)."""
+        ...
+
+    def exemptions_by_order(self, by_person: bool) -> str:
+        """A SELECT of ``order_id`` (and ``person``) and ``j``, the active exemptions."""
+        ...
 
     def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
         """The inner query's SQL of a value that is not a constant."""
@@ -153,6 +166,14 @@ class JsonlFormat:
     query's column aliases, so they must fit an identifier (:func:`keys_fit`)."""
 
     const_columns = True
+
+    empty_list = "'[]'"
+
+    def bound_persons_by_order(self) -> str:
+        return JSON_BOUND_PERSONS_BY_ORDER
+
+    def exemptions_by_order(self, by_person: bool) -> str:
+        return json_exemptions_by_order(by_person)
 
     def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
         if value.kind == "json":
@@ -202,6 +223,14 @@ class CsvFormat:
 
     const_columns = False
 
+    empty_list = "'[]'"
+
+    def bound_persons_by_order(self) -> str:
+        return JSON_BOUND_PERSONS_BY_ORDER
+
+    def exemptions_by_order(self, by_person: bool) -> str:
+        return json_exemptions_by_order(by_person)
+
     def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
         if labels:
             raise ValueError("code labels in CSV take the reference path")
@@ -246,6 +275,143 @@ class CsvFormat:
         return f"SELECT {cells} || E'\\r\\n' FROM ({inner}) AS x"
 
 
+#: XML text as hub.exporters.xml.escape writes it: the five specials and TAB, LF,
+#: CR as references (``&`` first, so no reference is escaped again), then the
+#: characters XML 1.0 forbids dropped. Plain text passes through the test alone.
+XML_TEXT_FUNCTION: Final = r"""
+CREATE OR REPLACE FUNCTION pg_temp.hub_xml(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN t ~ '[&<>"\t\n\r\x01-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]'
+  THEN regexp_replace(replace(replace(replace(replace(replace(replace(replace(t,
+    '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), E'\t', '&#9;'), E'\n', '&#10;'),
+    E'\r', '&#13;'), '[\x01-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]', '', 'g')
+  ELSE t END
+$$
+"""
+# A compact list of codes that need no escaping: the text between the quotes.
+_PLAIN_XML_CODES: Final = r"""'^\[("[A-Za-z0-9_.-]+"(,"[A-Za-z0-9_.-]+")*)?\]$'"""
+
+
+def _x(expr: str) -> str:
+    return f"pg_temp.hub_xml({expr})"
+
+
+class XmlFormat:
+    """One element per row in an XML dialect, as hub.exporters.xml.XmlExporter writes
+    it; structured values become their XML fragments in the inner query."""
+
+    const_columns = False
+    empty_list = "''"
+
+    def __init__(self, dialect: XmlDialect) -> None:
+        self.dialect = dialect
+
+    def _element(self, name: str, expr: str) -> str:
+        """``<name>text</name>`` of a text value; nothing for NULL."""
+        return f"coalesce('<{name}>' || {_x(expr)} || '</{name}>', '')"
+
+    def _attribute(self, name: str, expr: str) -> str:
+        return f"coalesce(' {name}=\"' || {_x(expr)} || '\"', '')"
+
+    @staticmethod
+    def _date_attribute(name: str, expr: str) -> str:
+        return f"coalesce(' {name}=\"' || to_char({expr}, 'YYYY-MM-DD') || '\"', '')"
+
+    def _codes(self, expr: str, item: str | None) -> str:
+        t = f"{expr}::text"
+        fast = (f"'<{item}>' || replace(substr({t}, 3, length({t}) - 4), '\",\"', "
+                f"'</{item}><{item}>') || '</{item}>'")
+        slow = (f"(SELECT coalesce(string_agg('<{item}>' || {_x('c.v')} || '</{item}>', '' "
+                f"ORDER BY c.n), '') FROM json_array_elements_text({expr}) WITH ORDINALITY "
+                "AS c(v, n))")
+        return (f"CASE WHEN {expr} IS NULL THEN NULL WHEN {t} = '[]' THEN '' "
+                f"WHEN {t} ~ {_PLAIN_XML_CODES} THEN {fast} ELSE {slow} END")
+
+    def _structured(self, value: Value) -> str:
+        n, items, expr = self.dialect.names, self.dialect.items, value.expr
+        if value.field in _CODE_LISTS:
+            return self._codes(expr, items.get(value.field))
+        if value.field == "legal_representative":
+            name = self._element(n["name"], f"({expr} ->> 'name')")
+            number = self._element(n["id_number"], f"({expr} ->> 'id_number')")
+            return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {name} || {number} END"
+        if value.field == "travel_documents":
+            doc = items.get("travel_documents")
+            kind = self._attribute(n["type"], "(d.v ->> 'type')")
+            number = _x("coalesce(d.v ->> 'number', '')")
+            slow = (f"(SELECT coalesce(string_agg('<{doc}' || {kind} || '>' || {number} || "
+                    f"'</{doc}>', '' ORDER BY d.n), '') FROM json_array_elements({expr}) "
+                    "WITH ORDINALITY AS d(v, n))")
+            return (f"CASE WHEN {expr} IS NULL THEN NULL WHEN {expr}::text = '[]' THEN '' "
+                    f"ELSE {slow} END")
+        raise ValueError(f"no XML for the json field {value.field}")
+
+    def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
+        if labels:
+            raise ValueError("code labels in XML take the reference path")
+        if value.kind == "json":
+            return self._structured(value)
+        return value.expr
+
+    def typed_const(self, value: str | None, shape: Value) -> str:
+        if value is not None:
+            return f"{literal(value)}::text"
+        return "NULL::date" if shape.kind == "date" else "NULL::text"
+
+    def bound_persons_by_order(self) -> str:
+        n, person = self.dialect.names, self.dialect.items.get("bound_persons")
+        item = (f"'<{person}' || {self._attribute(n['role'], 'b.role')} || '>' || "
+                f"{self._element(n['name'], 'b.name')} || "
+                f"{self._element(n['id_number'], 'b.id_number')} || "
+                f"coalesce('<{n['released_on']}>' || to_char(b.released_on, 'YYYY-MM-DD') || "
+                f"'</{n['released_on']}>', '') || "
+                f"{self._element(n['release_reason'], 'b.release_reason')} || '</{person}>'")
+        return (f"SELECT b.order_id, string_agg({item}, '' ORDER BY b.position) AS j "
+                "FROM bound_persons b GROUP BY b.order_id")
+
+    def exemptions_by_order(self, by_person: bool) -> str:
+        n, items = self.dialect.names, self.dialect.items
+        tag, category = items.get("exemptions"), items.get("exemptions.categories")
+        categories = (f"(SELECT coalesce(string_agg('<{category}>' || {_x('c.v')} || "
+                      f"'</{category}>', '' ORDER BY c.n), '') FROM "
+                      "json_array_elements_text(e.categories) WITH ORDINALITY AS c(v, n))")
+        item = (f"'<{tag}' || {self._attribute(n['id'], 'e.id::text')} || "
+                f"{self._attribute(n['person'], 'e.person')} || "
+                f"{self._date_attribute(n['from'], 'e.from_date')} || "
+                f"{self._date_attribute(n['until'], 'e.until_date')}"
+                f" || {self._attribute(n['reason'], 'e.reason')} || ' {n['status']}=\"active\">'"
+                f" || {categories} || '</{tag}>'")
+        keys = "e.order_id, e.person" if by_person else "e.order_id"
+        return (f"SELECT {keys}, string_agg({item}, '' ORDER BY e.id) AS j "
+                f"FROM exemptions e WHERE e.status = 'active' GROUP BY {keys}")
+
+    def _child(self, value: Value, expr: str, name: str) -> str:
+        if value.kind == "const":
+            return "''" if value.const is None else literal(
+                f"<{name}>{xml_escape(value.const)}</{name}>")
+        if value.kind == "date":
+            return f"coalesce('<{name}>' || to_char({expr}, 'YYYY-MM-DD') || '</{name}>', '')"
+        if value.kind in ("json", "built"):
+            return f"coalesce('<{name}>' || {expr} || '</{name}>', '')"
+        return self._element(name, expr)
+
+    def _record_attribute(self, value: Value, expr: str, name: str) -> str:
+        if value.kind == "const":
+            return "''" if value.const is None else literal(
+                f' {name}="{xml_escape(value.const)}"')
+        return self._attribute(name, expr)
+
+    def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
+        d, n = self.dialect, self.dialect.names
+        at = {v.field: (v, f"x.c{i}") for i, v in enumerate(shape)}
+        parts = [f"'<{d.record}'"]
+        parts += [self._record_attribute(*at[f], n[f])
+                  for f in ("record_type", "record_key", "status", "status_reason")]
+        parts.append("'>'")
+        parts += [self._child(*at[f], name) for f, name in d.elements.items() if f in at]
+        parts.append(f"'</{d.record}>' || E'\\n'")
+        return f"SELECT {' || '.join(parts)} FROM ({inner}) AS x"
+
+
 Labels = Mapping[str, Mapping[str, str]]
 
 
@@ -266,15 +432,15 @@ def _listing_value(field: str) -> Value:
     return _column("l", field) if field in LISTING_STATE_FIELDS else Value("const", field)
 
 
-def _restriction_value(field: str) -> Value:
+def _restriction_value(fmt: Format, field: str) -> Value:
     if field == "record_type":
         return Value("const", field, const="restriction")
     if field == "record_key":
         return Value("text", field, "r.order_id")
     if field == "exemptions":
-        return Value("built", field, "coalesce(ex.j, '[]')")
+        return Value("built", field, f"coalesce(ex.j, {fmt.empty_list})")
     if field == "bound_persons":
-        return Value("built", field, "coalesce(bp.j, '[]')")
+        return Value("built", field, f"coalesce(bp.j, {fmt.empty_list})")
     if field in RESTRICTION_STATE_FIELDS:
         return _column("r", field)
     return Value("const", field)
@@ -286,7 +452,7 @@ _EXPANDED_CONSTS: Final = {"record_type": "restriction", "subject_type": "person
                            "id_type": "resident_id"}
 
 
-def _expanded_value(field: str) -> Value:
+def _expanded_value(fmt: Format, field: str) -> Value:
     """An organisation's order as seen by a person-only partner: one row per bound person."""
     if field in _EXPANDED_CONSTS:
         return Value("const", field, const=_EXPANDED_CONSTS[field])
@@ -295,9 +461,9 @@ def _expanded_value(field: str) -> Value:
     if field in ("name", "id_number", "role"):
         return Value("text", field, f"b.{field}")
     if field == "travel_documents":
-        return Value("built", field, "'[]'")
+        return Value("built", field, fmt.empty_list)
     if field == "exemptions":
-        return Value("built", field, "coalesce(ex.j, '[]')")
+        return Value("built", field, f"coalesce(ex.j, {fmt.empty_list})")
     return _column("r", field) if field in _FROM_ORDER else Value("const", field)
 
 
@@ -376,12 +542,12 @@ def snapshot_queries(
     if "restriction" not in records:
         return queries
     wanted = _wanted(categories)
-    direct = [_restriction_value(f) for f in fields]
+    direct = [_restriction_value(fmt, f) for f in fields]
     joins = ""
     if "bound_persons" in fields:
-        joins += f" LEFT JOIN ({_BOUND_PERSONS_BY_ORDER}) bp ON bp.order_id = r.order_id"
+        joins += f" LEFT JOIN ({fmt.bound_persons_by_order()}) bp ON bp.order_id = r.order_id"
     if "exemptions" in fields:
-        joins += f" LEFT JOIN ({_exemptions_by_order(False)}) ex ON ex.order_id = r.order_id"
+        joins += f" LEFT JOIN ({fmt.exemptions_by_order(False)}) ex ON ex.order_id = r.order_id"
     where = f" WHERE r.status = 'active' AND r.subject_type IN {_in(subjects)}{wanted}"
     if "person" not in subjects or "organisation" in subjects:
         inner = (f"SELECT {_columns(fmt, direct, labels)} FROM restrictions r{joins}{where} "
@@ -389,11 +555,11 @@ def snapshot_queries(
         queries.append(fmt.line(keys, direct, inner))
         return queries
     # A person-only partner also gets an organisation's order once per bound person.
-    expanded = [_expanded_value(f) for f in fields]
+    expanded = [_expanded_value(fmt, f) for f in fields]
     shape = _shape(direct, expanded)
     ex_joins = ""
     if "exemptions" in fields:
-        ex_joins = (f" LEFT JOIN ({_exemptions_by_order(True)}) ex "
+        ex_joins = (f" LEFT JOIN ({fmt.exemptions_by_order(True)}) ex "
                     "ON ex.order_id = r.order_id AND ex.person = b.id_number")
     union = (
         f"SELECT r.order_id AS k, 0 AS p, {_columns(fmt, direct, labels, shape)} "

@@ -2,9 +2,9 @@
 
 Used only where it is proven byte for byte equal to the reference path (the
 log, projected and exported in Python; tests/services/test_fast_export.py):
-on PostgreSQL, for JSON Lines and CSV partners whose adapter changes the
-projection only through declarative hooks (CSV: without code labels).
-Everything else, XML included, takes the reference path.
+on PostgreSQL, for JSON Lines, CSV and XML partners whose adapter changes the
+projection only through declarative hooks (CSV and XML: without code labels).
+Everything else takes the reference path.
 """
 
 from __future__ import annotations
@@ -19,14 +19,17 @@ from sqlalchemy import Connection, Engine
 from hub.db.export_sql import (
     COMPACT_JSON_FUNCTION,
     CSV_CELL_FUNCTION,
+    XML_TEXT_FUNCTION,
     CsvFormat,
     Format,
     JsonlFormat,
+    XmlFormat,
     keys_fit,
     literal,
     snapshot_queries,
 )
-from hub.exporters import CsvExporter, Exporter, JsonlExporter
+from hub.exporters import BatchHeader, CsvExporter, Exporter, JsonlExporter, XmlExporter
+from hub.exporters.blocks import BLOCK_BYTES, write_in_blocks
 from hub.exporters.csv import quote
 from hub.partners.base import PartnerAdapter
 
@@ -35,7 +38,6 @@ _SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00"
 _HEADER_BYTES: Final = len(_SIGNATURE) + 8  # flags and header-extension length
 _TRAILER: Final = b"\xff\xff"
 _ROW_PREFIX: Final = 6  # field count (int16) and value length (int32)
-_BLOCK_BYTES: Final = 1 << 20
 
 
 def _format(adapter: PartnerAdapter, exporter: Exporter) -> Format | None:
@@ -45,6 +47,8 @@ def _format(adapter: PartnerAdapter, exporter: Exporter) -> Format | None:
         return JsonlFormat() if keys_fit(exporter.keys) else None
     if isinstance(exporter, CsvExporter) and not adapter.code_labels:
         return CsvFormat()
+    if isinstance(exporter, XmlExporter) and not adapter.code_labels:
+        return XmlFormat(exporter.dialect)
     return None
 
 
@@ -57,7 +61,8 @@ def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str) -> list
     fmt = _format(adapter, exporter)
     assert fmt is not None  # noqa: S101 - supports() was asked first
     keys = exporter.keys if isinstance(exporter, JsonlExporter) else ()
-    fields = exporter.fields if isinstance(exporter, JsonlExporter | CsvExporter) else ()
+    fields = (exporter.fields if isinstance(exporter, JsonlExporter | CsvExporter | XmlExporter)
+              else ())
     scope = adapter.config.scope
     queries = snapshot_queries(fmt, fields=fields, keys=keys or fields, records=scope.records,
                                subjects=scope.subjects, labels=adapter.code_labels,
@@ -84,25 +89,14 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
 
 def _copy_to(raw: Any, query: str, out: BinaryIO) -> int:
     """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
-    count = size = 0
-    block: list[memoryview] = []
     with raw.cursor() as cur:
         # The functions live in this session's pg_temp; a big sort stays in memory.
         cur.execute(COMPACT_JSON_FUNCTION)
         cur.execute(CSV_CELL_FUNCTION)
+        cur.execute(XML_TEXT_FUNCTION)
         cur.execute("SET LOCAL work_mem = '256MB'")
         with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-            for row in _rows(copy):
-                block.append(row)
-                size += len(row)
-                count += 1
-                if size >= _BLOCK_BYTES:
-                    out.write(b"".join(block))
-                    block.clear()
-                    size = 0
-    if block:
-        out.write(b"".join(block))
-    return count
+            return write_in_blocks(_rows(copy), out)
 
 
 def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO,
@@ -118,7 +112,7 @@ def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO,
 
 
 def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
-                out: BinaryIO) -> int:
+                out: BinaryIO, header: BatchHeader) -> int:
     """Stream the adapter's snapshot as of ``conn``'s transaction to ``out``; rows written.
 
     Listings and orders are two COPY streams run at once on two connections
@@ -134,7 +128,17 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
         if exporter.bom:
             out.write(b"\xef\xbb\xbf")
         out.write((",".join(map(quote, exporter.header)) + "\r\n").encode(encoding))
+    if isinstance(exporter, XmlExporter):
+        out.write(exporter.head(header).encode())
     queries = _queries(adapter, exporter, "GB18030" if encoding == "gb18030" else "UTF8")
+    count = _write_queries(engine, conn, raw, queries, out)
+    if isinstance(exporter, XmlExporter):
+        out.write(exporter.tail().encode())
+    return count
+
+
+def _write_queries(engine: Engine, conn: Connection, raw: Any, queries: list[str],
+                   out: BinaryIO) -> int:
     if len(queries) == 1:
         return _copy_to(raw, queries[0], out)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
@@ -151,6 +155,6 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
         if errors:
             raise errors[0]
         spool.seek(0)
-        while data := spool.read(_BLOCK_BYTES):
+        while data := spool.read(BLOCK_BYTES):
             out.write(data)
     return count + counts[0]
