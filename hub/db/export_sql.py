@@ -117,6 +117,26 @@ class Value:
     const: str | None = None
 
 
+#: Code lists of at most this many codes get a table of every labelled subset.
+_MAX_TABLE_CODES: Final = 10
+
+
+def label_table(labels: Mapping[str, str]) -> str | None:
+    """Every list of codes a rule can store (a non-empty subset, in the labels' order:
+    the code list's canonical order) as compact JSON, with its labelled JSON: a VALUES
+    list of ``(t, j)`` a row joins on its stored text instead of replacing code by
+    code. None when there are too many codes for a table."""
+    codes = list(labels)
+    if not codes or len(codes) > _MAX_TABLE_CODES:
+        return None
+    rows = []
+    for mask in range(1 << len(codes)):
+        subset = [c for i, c in enumerate(codes) if mask >> i & 1]
+        labelled = orjson.dumps([labels[c] for c in subset]).decode()
+        rows.append(f"({literal(orjson.dumps(subset).decode())}, {literal(labelled)}::json)")
+    return f"(VALUES {', '.join(rows)})"
+
+
 def _labelled(text: str, labels: Mapping[str, str] | None) -> str:
     # Codes are whole JSON strings in compact text: replacing "B1" by "B1 label"
     # is exact, and an empty list stays [] as in the Python projection.
@@ -124,6 +144,9 @@ def _labelled(text: str, labels: Mapping[str, str] | None) -> str:
         text = (f"replace({text}, {literal(orjson.dumps(code).decode())}, "
                 f"{literal(orjson.dumps(label).decode())})")
     return text
+
+
+Labels = Mapping[str, Mapping[str, str]]
 
 
 class Format(Protocol):
@@ -151,6 +174,10 @@ class Format(Protocol):
         """A constant where the other branch of a union has a column of ``shape``."""
         ...
 
+    def label_joins(self, values: Sequence[Value], labels: Labels) -> str:
+        """Joins the values' labelled code lists need (none: ``""``)."""
+        ...
+
     def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
         """A SELECT of one text column, the line with its terminator, over ``inner``
         (whose columns are ``c0``, ``c1``... as :func:`_columns` names them)."""
@@ -175,10 +202,24 @@ class JsonlFormat:
     def exemptions_by_order(self, by_person: bool) -> str:
         return json_exemptions_by_order(by_person)
 
+    @staticmethod
+    def label_joins(values: Sequence[Value], labels: Labels) -> str:
+        joins = ""
+        for v in values:
+            if v.kind == "json" and v.field in labels and (
+                    table := label_table(labels[v.field])) is not None:
+                joins += (f" LEFT JOIN {table} AS lab_{v.field}(t, j) "
+                          f"ON lab_{v.field}.t = {v.expr}::text")
+        return joins
+
     def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
         if value.kind == "json":
             if labels:
-                return f"({_labelled(compact(value.expr), labels)})::json"
+                replaced = f"({_labelled(compact(value.expr), labels)})::json"
+                if label_table(labels) is None:
+                    return replaced
+                # Stored text that is not in the table (not compact...) is replaced.
+                return f"coalesce(lab_{value.field}.j, {replaced})"
             # Already compact: the stored json as it is; else rewritten, parsed again.
             t = f"{value.expr}::text"
             return (f"CASE WHEN {value.expr} IS NULL OR (strpos({t}, ' ') = 0 AND "
@@ -237,6 +278,10 @@ class CsvFormat:
         if value.kind == "json" and value.field not in _CODE_LISTS:
             return compact(value.expr)  # text, a cell like a built value
         return value.expr
+
+    @staticmethod
+    def label_joins(values: Sequence[Value], labels: Labels) -> str:
+        return ""  # labels take the reference path
 
     def typed_const(self, value: str | None, shape: Value) -> str:
         if value is not None:
@@ -352,6 +397,10 @@ class XmlFormat:
             return self._structured(value)
         return value.expr
 
+    @staticmethod
+    def label_joins(values: Sequence[Value], labels: Labels) -> str:
+        return ""  # labels take the reference path
+
     def typed_const(self, value: str | None, shape: Value) -> str:
         if value is not None:
             return f"{literal(value)}::text"
@@ -411,8 +460,6 @@ class XmlFormat:
         parts.append(f"'</{d.record}>' || E'\\n'")
         return f"SELECT {' || '.join(parts)} FROM ({inner}) AS x"
 
-
-Labels = Mapping[str, Mapping[str, str]]
 
 
 def _column(alias: str, field: str) -> Value:
@@ -535,15 +582,15 @@ def snapshot_queries(
     queries = []
     if "listing" in records:
         values = [_listing_value(f) for f in fields]
-        inner = (f"SELECT {_columns(fmt, values, labels)} FROM listings l "
-                 f"WHERE l.status = 'active' AND l.subject_type IN {_in(subjects)} "
-                 "ORDER BY l.listing_id")
+        inner = (f"SELECT {_columns(fmt, values, labels)} FROM listings l"
+                 f"{fmt.label_joins(values, labels)} WHERE l.status = 'active' "
+                 f"AND l.subject_type IN {_in(subjects)} ORDER BY l.listing_id")
         queries.append(fmt.line(keys, values, inner))
     if "restriction" not in records:
         return queries
     wanted = _wanted(categories)
     direct = [_restriction_value(fmt, f) for f in fields]
-    joins = ""
+    joins = fmt.label_joins(direct, labels)
     if "bound_persons" in fields:
         joins += f" LEFT JOIN ({fmt.bound_persons_by_order()}) bp ON bp.order_id = r.order_id"
     if "exemptions" in fields:
@@ -557,9 +604,9 @@ def snapshot_queries(
     # A person-only partner also gets an organisation's order once per bound person.
     expanded = [_expanded_value(fmt, f) for f in fields]
     shape = _shape(direct, expanded)
-    ex_joins = ""
+    ex_joins = fmt.label_joins(expanded, labels)
     if "exemptions" in fields:
-        ex_joins = (f" LEFT JOIN ({fmt.exemptions_by_order(True)}) ex "
+        ex_joins += (f" LEFT JOIN ({fmt.exemptions_by_order(True)}) ex "
                     "ON ex.order_id = r.order_id AND ex.person = b.id_number")
     union = (
         f"SELECT r.order_id AS k, 0 AS p, {_columns(fmt, direct, labels, shape)} "
