@@ -152,6 +152,8 @@ Labels = Mapping[str, Mapping[str, str]]
 class Format(Protocol):
     """How one output format selects typed values (inner query) and makes lines of them."""
 
+    #: What ends each line; the client appends it (a copy of every line less).
+    terminator: bytes
     #: Whether a value that is the same on every row still needs an inner column.
     const_columns: bool
     #: SQL of an empty list (an expanded row's travel documents).
@@ -179,7 +181,7 @@ class Format(Protocol):
         ...
 
     def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
-        """A SELECT of one text column, the line with its terminator, over ``inner``
+        """A SELECT of one text column, the line without its terminator, over ``inner``
         (whose columns are ``c0``, ``c1``... as :func:`_columns` names them)."""
         ...
 
@@ -192,6 +194,7 @@ class JsonlFormat:
     """One object per line, written by ``to_json`` of the row: its keys are the inner
     query's column aliases, so they must fit an identifier (:func:`keys_fit`)."""
 
+    terminator = b"\n"
     const_columns = True
 
     empty_list = "'[]'"
@@ -238,7 +241,7 @@ class JsonlFormat:
         if not keys_fit(keys):
             raise ValueError("a JSON key does not fit a column alias")
         cols = ", ".join(f"x.c{i} AS {identifier(k)}" for i, k in enumerate(keys))
-        return (f"SELECT to_json(y)::text || E'\\n' FROM (SELECT {cols} FROM ({inner}) AS x)"
+        return (f"SELECT to_json(y)::text FROM (SELECT {cols} FROM ({inner}) AS x)"
                 " AS y")
 
 
@@ -262,6 +265,7 @@ _PLAIN_CODES: Final = r"""'^\[("[^"\\]*"(,"[^"\\]*")*)?\]$'"""
 class CsvFormat:
     """Values as hub.exporters.csv cells: empty for null, codes joined with ``;``."""
 
+    terminator = b"\r\n"
     const_columns = False
 
     empty_list = "'[]'"
@@ -317,7 +321,7 @@ class CsvFormat:
 
     def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
         cells = " || ',' || ".join(self._cell(v, f"x.c{i}") for i, v in enumerate(shape))
-        return f"SELECT {cells} || E'\\r\\n' FROM ({inner}) AS x"
+        return f"SELECT {cells} FROM ({inner}) AS x"
 
 
 #: XML text as hub.exporters.xml.escape writes it: the five specials and TAB, LF,
@@ -344,6 +348,7 @@ class XmlFormat:
     """One element per row in an XML dialect, as hub.exporters.xml.XmlExporter writes
     it; structured values become their XML fragments in the inner query."""
 
+    terminator = b"\n"
     const_columns = False
     empty_list = "''"
 
@@ -457,7 +462,7 @@ class XmlFormat:
                   for f in ("record_type", "record_key", "status", "status_reason")]
         parts.append("'>'")
         parts += [self._child(*at[f], name) for f, name in d.elements.items() if f in at]
-        parts.append(f"'</{d.record}>' || E'\\n'")
+        parts.append(f"'</{d.record}>'")
         return f"SELECT {' || '.join(parts)} FROM ({inner}) AS x"
 
 
@@ -574,7 +579,8 @@ def snapshot_queries(
     labels: Labels,
     categories: frozenset[str] | None,
 ) -> list[str]:
-    """SELECTs of one text column, a line each with its terminator, in snapshot order.
+    """SELECTs of one text column, a line each (without the format's terminator), in
+    snapshot order.
 
     Listings first, then orders, each by key, as the log path orders them; an
     expanded order's persons in their bound order. Run inside one transaction.

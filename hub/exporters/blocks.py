@@ -9,19 +9,25 @@ from typing import BinaryIO, Final
 BLOCK_BYTES: Final = 1 << 20
 
 
-def write_in_blocks(lines: Iterable[bytes | memoryview], out: BinaryIO) -> int:
-    """Write ``lines`` to ``out`` joined in blocks of about :data:`BLOCK_BYTES`; how many."""
+def write_in_blocks(lines: Iterable[bytes | memoryview], out: BinaryIO,
+                    terminator: bytes = b"") -> int:
+    """Write ``lines`` to ``out`` in blocks of about :data:`BLOCK_BYTES`, each line
+    followed by ``terminator``; return how many lines."""
     block: list[bytes | memoryview] = []
     size = count = 0
-    append, join = block.append, b"".join
+    append, join = block.append, terminator.join
     for line in lines:
         append(line)
         size += len(line)
         count += 1
         if size >= BLOCK_BYTES:
+            if terminator:
+                append(b"")  # joined, it ends the last line too
             out.write(join(block))
             block.clear()
             size = 0
     if block:
+        if terminator:
+            append(b"")
         out.write(join(block))
     return count

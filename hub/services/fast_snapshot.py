@@ -57,7 +57,9 @@ def supports(adapter: PartnerAdapter) -> bool:
     return _format(adapter, adapter.exporter()) is not None
 
 
-def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str) -> list[str]:
+def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str | None) -> list[str]:
+    """The adapter's SELECTs; ``encoding``: convert each line to it (None: send the text
+    as it is, the server's encoding being the client's and the file's)."""
     fmt = _format(adapter, exporter)
     assert fmt is not None  # noqa: S101 - supports() was asked first
     keys = exporter.keys if isinstance(exporter, JsonlExporter) else ()
@@ -67,6 +69,8 @@ def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str) -> list
     queries = snapshot_queries(fmt, fields=fields, keys=keys or fields, records=scope.records,
                                subjects=scope.subjects, labels=adapter.code_labels,
                                categories=adapter.restriction_categories)
+    if encoding is None:
+        return queries
     # bytea in the partner's encoding: COPY BINARY sends it as it is, no escaping.
     return [f"SELECT convert_to(x.line, {literal(encoding)}) FROM ({q}) AS x(line)"
             for q in queries]
@@ -87,7 +91,7 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
         yield data[_ROW_PREFIX:]
 
 
-def _copy_to(raw: Any, query: str, out: BinaryIO) -> int:
+def _copy_to(raw: Any, query: str, out: BinaryIO, terminator: bytes) -> int:
     """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
     with raw.cursor() as cur:
         # The functions live in this session's pg_temp; a big sort stays in memory.
@@ -96,17 +100,18 @@ def _copy_to(raw: Any, query: str, out: BinaryIO) -> int:
         cur.execute(XML_TEXT_FUNCTION)
         cur.execute("SET LOCAL work_mem = '256MB'")
         with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-            return write_in_blocks(_rows(copy), out)
+            return write_in_blocks(_rows(copy), out, terminator)
 
 
-def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO,
+def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO, terminator: bytes,
            counts: list[int], errors: list[BaseException]) -> None:
     try:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, \
                 conn.begin():
             # The second stream sees exactly the first one's snapshot.
             conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {literal(snapshot)}")
-            counts.append(_copy_to(conn.connection.driver_connection, query, spool))
+            counts.append(_copy_to(conn.connection.driver_connection, query, spool,
+                                   terminator))
     except BaseException as exc:  # re-raised by the caller's thread
         errors.append(exc)
 
@@ -130,26 +135,35 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
         out.write((",".join(map(quote, exporter.header)) + "\r\n").encode(encoding))
     if isinstance(exporter, XmlExporter):
         out.write(exporter.head(header).encode())
-    queries = _queries(adapter, exporter, "GB18030" if encoding == "gb18030" else "UTF8")
-    count = _write_queries(engine, conn, raw, queries, out)
+    fmt = _format(adapter, exporter)
+    assert fmt is not None  # noqa: S101 - supports() was asked first
+    if encoding == "gb18030":
+        queries = _queries(adapter, exporter, "GB18030")
+    else:
+        # Text goes out in the client encoding: UTF-8 text as it is when both are UTF8.
+        utf8 = raw.info.parameter_status("server_encoding") == b"UTF8" and \
+            raw.info.parameter_status("client_encoding") == b"UTF8"
+        queries = _queries(adapter, exporter, None if utf8 else "UTF8")
+    count = _write_queries(engine, conn, raw, queries, out, fmt.terminator)
     if isinstance(exporter, XmlExporter):
         out.write(exporter.tail().encode())
     return count
 
 
 def _write_queries(engine: Engine, conn: Connection, raw: Any, queries: list[str],
-                   out: BinaryIO) -> int:
+                   out: BinaryIO, terminator: bytes) -> int:
     if len(queries) == 1:
-        return _copy_to(raw, queries[0], out)
+        return _copy_to(raw, queries[0], out, terminator)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     counts: list[int] = []
     errors: list[BaseException] = []
     with tempfile.TemporaryFile() as spool:
         worker = threading.Thread(target=_spool, name="hub-snapshot",
-                                  args=(engine, snapshot, queries[1], spool, counts, errors))
+                                  args=(engine, snapshot, queries[1], spool, terminator,
+                                        counts, errors))
         worker.start()
         try:
-            count = _copy_to(raw, queries[0], out)
+            count = _copy_to(raw, queries[0], out, terminator)
         finally:
             worker.join()
         if errors:
