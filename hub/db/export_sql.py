@@ -262,6 +262,11 @@ _CODE_LISTS: Final = frozenset({"behaviours", "categories"})
 _PLAIN_CODES: Final = r"""'^\[("[^"\\]*"(,"[^"\\]*")*)?\]$'"""
 
 
+# A line that is not plain cells: a quote, CR or LF anywhere, a formula start at the
+# start of a cell (the first, or after a comma).
+_NOT_PLAIN: Final = r"""'["\r\n]|^[-=+@\t]|,[-=+@\t]'"""
+
+
 class CsvFormat:
     """Values as hub.exporters.csv cells: empty for null, codes joined with ``;``."""
 
@@ -301,12 +306,25 @@ class CsvFormat:
                 f"ELSE pg_temp.hub_csv_quote({json_text}) END")
 
     @staticmethod
-    def _codes(expr: str) -> str:
+    def _joined(expr: str) -> str:
         t = f"{expr}::text"
         fast = f"replace(substr({t}, 3, length({t}) - 4), '\",\"', ';')"
         slow = f"array_to_string(ARRAY(SELECT json_array_elements_text({expr})), ';')"
-        joined = f"CASE WHEN {t} ~ {_PLAIN_CODES} THEN {fast} ELSE {slow} END"
-        return f"coalesce(pg_temp.hub_csv({joined}), '')"
+        return f"CASE WHEN {t} ~ {_PLAIN_CODES} THEN {fast} ELSE {slow} END"
+
+    @classmethod
+    def _codes(cls, expr: str) -> str:
+        return f"coalesce(pg_temp.hub_csv({cls._joined(expr)}), '')"
+
+    def _raw(self, value: Value, expr: str) -> str:
+        """The cell's text before guarding and quoting (what a plain line holds)."""
+        if value.kind in ("const", "date"):
+            return self._cell(value, expr)
+        if value.kind == "json" and value.field in _CODE_LISTS:
+            return f"coalesce({self._joined(expr)}, '')"
+        if value.kind in ("json", "built"):
+            return f"CASE WHEN {expr} IS NULL OR {expr} = '[]' THEN '' ELSE {expr} END"
+        return f"coalesce({expr}, '')"
 
     def _cell(self, value: Value, expr: str) -> str:
         if value.kind == "const":
@@ -320,8 +338,16 @@ class CsvFormat:
         return f"coalesce(pg_temp.hub_csv({expr}), '')"
 
     def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
-        cells = " || ',' || ".join(self._cell(v, f"x.c{i}") for i, v in enumerate(shape))
-        return f"SELECT {cells} FROM ({inner}) AS x"
+        # As the Python exporter checks a joined line: plain cells joined by commas,
+        # none holding a comma, a quote, CR or LF, none starting a formula, need
+        # neither guard nor quotes, and the line is the cells as they are. Any other
+        # row is written cell by cell. (OFFSET 0: the plain line is built once.)
+        plain = " || ',' || ".join(self._raw(v, f"x.c{i}") for i, v in enumerate(shape))
+        cells = " || ',' || ".join(self._cell(v, f"z.c{i}") for i, v in enumerate(shape))
+        is_plain = (f"z.p !~ {_NOT_PLAIN} AND octet_length(z.p) - "
+                    f"octet_length(replace(z.p, ',', '')) = {len(shape) - 1}")
+        return (f"SELECT CASE WHEN {is_plain} THEN z.p ELSE {cells} END "
+                f"FROM (SELECT x.*, {plain} AS p FROM ({inner}) AS x OFFSET 0) AS z")
 
 
 #: XML text as hub.exporters.xml.escape writes it: the five specials and TAB, LF,
