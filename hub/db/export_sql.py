@@ -595,6 +595,85 @@ def _wanted(categories: frozenset[str] | None) -> str:
     return f" AND CASE WHEN strpos({t}, '\\') = 0 THEN ({found}) ELSE {exact} END"
 
 
+KeyRange = tuple[str | None, str | None]
+#: Every key.
+ALL_KEYS: Final[KeyRange] = (None, None)
+
+
+def _range(column: str, keys: KeyRange) -> str:
+    """`` AND`` conditions keeping ``column`` in ``[low, high)`` (None: unbounded)."""
+    low, high = keys
+    return ((f" AND {column} >= {literal(low)}" if low is not None else "")
+            + (f" AND {column} < {literal(high)}" if high is not None else ""))
+
+
+def _ranged(select: str, keys: KeyRange) -> str:
+    """An aggregate per order kept to the orders in range (a qual on the grouping key,
+    pushed below the aggregate: only those orders are read)."""
+    if keys == ALL_KEYS:
+        return select
+    return f"SELECT * FROM ({select}) AS a WHERE TRUE{_range('a.order_id', keys)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the snapshot SELECTs are built from: the partner's fields and scope."""
+
+    fields: Sequence[str]
+    keys: Sequence[str]
+    subjects: Sequence[str]
+    labels: Labels
+    categories: frozenset[str] | None
+
+
+def listing_query(fmt: Format, scope: Scope, keys: KeyRange = ALL_KEYS) -> str:
+    """The SELECT of the active listings' lines with keys in ``keys``, by key."""
+    values = [_listing_value(f) for f in scope.fields]
+    inner = (f"SELECT {_columns(fmt, values, scope.labels)} FROM listings l"
+             f"{fmt.label_joins(values, scope.labels)} WHERE l.status = 'active' "
+             f"AND l.subject_type IN {_in(scope.subjects)}{_range('l.listing_id', keys)} "
+             "ORDER BY l.listing_id")
+    return fmt.line(scope.keys, values, inner)
+
+
+def restriction_query(fmt: Format, scope: Scope, keys: KeyRange = ALL_KEYS) -> str:
+    """The SELECT of the active orders' lines with keys in ``keys``, by key (an
+    expanded order's persons in their bound order)."""
+    fields, labels, subjects = scope.fields, scope.labels, scope.subjects
+    wanted = _wanted(scope.categories) + _range("r.order_id", keys)
+    direct = [_restriction_value(fmt, f) for f in fields]
+    joins = fmt.label_joins(direct, labels)
+    if "bound_persons" in fields:
+        joins += (f" LEFT JOIN ({_ranged(fmt.bound_persons_by_order(), keys)}) bp "
+                  "ON bp.order_id = r.order_id")
+    if "exemptions" in fields:
+        joins += (f" LEFT JOIN ({_ranged(fmt.exemptions_by_order(False), keys)}) ex "
+                  "ON ex.order_id = r.order_id")
+    where = f" WHERE r.status = 'active' AND r.subject_type IN {_in(subjects)}{wanted}"
+    if "person" not in subjects or "organisation" in subjects:
+        inner = (f"SELECT {_columns(fmt, direct, labels)} FROM restrictions r{joins}{where} "
+                 "ORDER BY r.order_id")
+        return fmt.line(scope.keys, direct, inner)
+    # A person-only partner also gets an organisation's order once per bound person.
+    expanded = [_expanded_value(fmt, f) for f in fields]
+    shape = _shape(direct, expanded)
+    ex_joins = fmt.label_joins(expanded, labels)
+    if "exemptions" in fields:
+        ex_joins += (f" LEFT JOIN ({_ranged(fmt.exemptions_by_order(True), keys)}) ex "
+                     "ON ex.order_id = r.order_id AND ex.person = b.id_number")
+    union = (
+        f"SELECT r.order_id AS k, 0 AS p, {_columns(fmt, direct, labels, shape)} "
+        f"FROM restrictions r{joins}{where} UNION ALL "
+        f"SELECT r.order_id, b.position, {_columns(fmt, expanded, labels, shape)} "
+        f"FROM restrictions r JOIN bound_persons b ON b.order_id = r.order_id{ex_joins} "
+        f"WHERE r.status = 'active' AND r.subject_type = 'organisation' "
+        f"AND b.released_on IS NULL{wanted}")
+    cols = ", ".join(f"u.c{i}" for i, v in enumerate(shape)
+                     if v.kind != "const" or fmt.const_columns) or "1 AS c"
+    inner = f"SELECT {cols} FROM ({union}) AS u ORDER BY u.k, u.p"
+    return fmt.line(scope.keys, shape, inner)
+
+
 def snapshot_queries(
     fmt: Format,
     *,
@@ -611,44 +690,10 @@ def snapshot_queries(
     Listings first, then orders, each by key, as the log path orders them; an
     expanded order's persons in their bound order. Run inside one transaction.
     """
+    scope = Scope(fields, keys, subjects, labels, categories)
     queries = []
     if "listing" in records:
-        values = [_listing_value(f) for f in fields]
-        inner = (f"SELECT {_columns(fmt, values, labels)} FROM listings l"
-                 f"{fmt.label_joins(values, labels)} WHERE l.status = 'active' "
-                 f"AND l.subject_type IN {_in(subjects)} ORDER BY l.listing_id")
-        queries.append(fmt.line(keys, values, inner))
-    if "restriction" not in records:
-        return queries
-    wanted = _wanted(categories)
-    direct = [_restriction_value(fmt, f) for f in fields]
-    joins = fmt.label_joins(direct, labels)
-    if "bound_persons" in fields:
-        joins += f" LEFT JOIN ({fmt.bound_persons_by_order()}) bp ON bp.order_id = r.order_id"
-    if "exemptions" in fields:
-        joins += f" LEFT JOIN ({fmt.exemptions_by_order(False)}) ex ON ex.order_id = r.order_id"
-    where = f" WHERE r.status = 'active' AND r.subject_type IN {_in(subjects)}{wanted}"
-    if "person" not in subjects or "organisation" in subjects:
-        inner = (f"SELECT {_columns(fmt, direct, labels)} FROM restrictions r{joins}{where} "
-                 "ORDER BY r.order_id")
-        queries.append(fmt.line(keys, direct, inner))
-        return queries
-    # A person-only partner also gets an organisation's order once per bound person.
-    expanded = [_expanded_value(fmt, f) for f in fields]
-    shape = _shape(direct, expanded)
-    ex_joins = fmt.label_joins(expanded, labels)
-    if "exemptions" in fields:
-        ex_joins += (f" LEFT JOIN ({fmt.exemptions_by_order(True)}) ex "
-                    "ON ex.order_id = r.order_id AND ex.person = b.id_number")
-    union = (
-        f"SELECT r.order_id AS k, 0 AS p, {_columns(fmt, direct, labels, shape)} "
-        f"FROM restrictions r{joins}{where} UNION ALL "
-        f"SELECT r.order_id, b.position, {_columns(fmt, expanded, labels, shape)} "
-        f"FROM restrictions r JOIN bound_persons b ON b.order_id = r.order_id{ex_joins} "
-        f"WHERE r.status = 'active' AND r.subject_type = 'organisation' "
-        f"AND b.released_on IS NULL{wanted}")
-    cols = ", ".join(f"u.c{i}" for i, v in enumerate(shape)
-                     if v.kind != "const" or fmt.const_columns) or "1 AS c"
-    inner = f"SELECT {cols} FROM ({union}) AS u ORDER BY u.k, u.p"
-    queries.append(fmt.line(keys, shape, inner))
+        queries.append(listing_query(fmt, scope))
+    if "restriction" in records:
+        queries.append(restriction_query(fmt, scope))
     return queries

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any, BinaryIO, Final
 
 from sqlalchemy import Connection, Engine
@@ -23,10 +24,13 @@ from hub.db.export_sql import (
     CsvFormat,
     Format,
     JsonlFormat,
+    KeyRange,
+    Scope,
     XmlFormat,
     keys_fit,
+    listing_query,
     literal,
-    snapshot_queries,
+    restriction_query,
 )
 from hub.exporters import BatchHeader, CsvExporter, Exporter, JsonlExporter, XmlExporter
 from hub.exporters.blocks import BLOCK_BYTES, write_in_blocks
@@ -57,18 +61,25 @@ def supports(adapter: PartnerAdapter) -> bool:
     return _format(adapter, adapter.exporter()) is not None
 
 
-def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str | None) -> list[str]:
-    """The adapter's SELECTs; ``encoding``: convert each line to it (None: send the text
-    as it is, the server's encoding being the client's and the file's)."""
+def _queries(raw: Any, adapter: PartnerAdapter, exporter: Exporter,
+             encoding: str | None) -> list[str]:
+    """The adapter's SELECTs, a key range of a record kind each, in output order;
+    ``encoding``: convert each line to it (None: send the text as it is, the server's
+    encoding being the client's and the file's)."""
     fmt = _format(adapter, exporter)
     assert fmt is not None  # noqa: S101 - supports() was asked first
     keys = exporter.keys if isinstance(exporter, JsonlExporter) else ()
     fields = (exporter.fields if isinstance(exporter, JsonlExporter | CsvExporter | XmlExporter)
               else ())
-    scope = adapter.config.scope
-    queries = snapshot_queries(fmt, fields=fields, keys=keys or fields, records=scope.records,
-                               subjects=scope.subjects, labels=adapter.code_labels,
-                               categories=adapter.restriction_categories)
+    config = adapter.config.scope
+    scope = Scope(fields, keys or fields, config.subjects, adapter.code_labels,
+                  adapter.restriction_categories)
+    queries = []
+    if "listing" in config.records:
+        queries += [listing_query(fmt, scope, r) for r in _ranges(raw, "listings", "listing_id")]
+    if "restriction" in config.records:
+        queries += [restriction_query(fmt, scope, r)
+                    for r in _ranges(raw, "restrictions", "order_id")]
     if encoding is None:
         return queries
     # bytea in the partner's encoding: COPY BINARY sends it as it is, no escaping.
@@ -91,38 +102,84 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
         yield data[_ROW_PREFIX:]
 
 
-def _copy_to(raw: Any, query: str, out: BinaryIO, terminator: bytes) -> int:
-    """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
+def _prepare(raw: Any) -> None:
+    """The functions in this session's pg_temp; a big sort stays in memory."""
     with raw.cursor() as cur:
-        # The functions live in this session's pg_temp; a big sort stays in memory.
         cur.execute(COMPACT_JSON_FUNCTION)
         cur.execute(CSV_CELL_FUNCTION)
         cur.execute(XML_TEXT_FUNCTION)
         cur.execute("SET LOCAL work_mem = '256MB'")
-        with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-            return write_in_blocks(_rows(copy), out, terminator)
 
 
-def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO, terminator: bytes,
-           counts: list[int], errors: list[BaseException]) -> None:
+def _copy_to(raw: Any, query: str, out: BinaryIO, terminator: bytes) -> int:
+    """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
+    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        return write_in_blocks(_rows(copy), out, terminator)
+
+
+class _Tasks:
+    """The COPYs of one snapshot in output order, shared by two connections: the first
+    takes them from the front (writing them straight out), the second from the back
+    (spooling them), until they meet; neither waits for the other while work is left."""
+
+    def __init__(self, queries: list[str]) -> None:
+        self.queries = queries
+        self._lock = threading.Lock()
+        self._front, self._back = 0, len(queries) - 1
+
+    def take(self, front: bool) -> int | None:
+        with self._lock:
+            if self._front > self._back:
+                return None
+            if front:
+                self._front += 1
+                return self._front - 1
+            self._back -= 1
+            return self._back + 1
+
+
+def _spool(engine: Engine, snapshot: str, tasks: _Tasks, terminator: bytes,
+           spools: list[tuple[int, BinaryIO, int]], errors: list[BaseException]) -> None:
     try:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, \
                 conn.begin():
-            # The second stream sees exactly the first one's snapshot.
+            # The second connection sees exactly the first one's snapshot.
             conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {literal(snapshot)}")
-            counts.append(_copy_to(conn.connection.driver_connection, query, spool,
-                                   terminator))
+            raw = conn.connection.driver_connection
+            _prepare(raw)
+            while (i := tasks.take(front=False)) is not None:
+                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
+                spools.append((i, spool, 0))
+                spools[-1] = (i, spool, _copy_to(raw, tasks.queries[i], spool, terminator))
     except BaseException as exc:  # re-raised by the caller's thread
         errors.append(exc)
+
+
+#: Key ranges per record kind: small enough for two connections to end together.
+_CHUNKS: Final = 8
+
+
+def _ranges(raw: Any, table: str, column: str) -> list[KeyRange]:
+    """About :data:`_CHUNKS` key ranges of ``table`` with as many rows each, from the
+    planner's statistics (one range without them; only the balance depends on them)."""
+    row = raw.execute(
+        "SELECT histogram_bounds::text::text[] FROM pg_stats WHERE schemaname = "
+        "current_schema() AND tablename = %s AND attname = %s", (table, column)).fetchone()
+    bounds: list[str] = row[0] if row and row[0] else []
+    picks = sorted({bounds[round(i * (len(bounds) - 1) / _CHUNKS)]
+                    for i in range(1, _CHUNKS)}) if len(bounds) > _CHUNKS else []
+    edges: list[str | None] = [None, *picks, None]
+    return list(pairwise(edges))
 
 
 def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
                 out: BinaryIO, header: BatchHeader) -> int:
     """Stream the adapter's snapshot as of ``conn``'s transaction to ``out``; rows written.
 
-    Listings and orders are two COPY streams run at once on two connections
-    sharing one exported snapshot (both cores work); the orders are spooled to
-    a temporary file while the listings go out, then appended in order.
+    Each record kind is cut into key ranges (from the planner's statistics), one
+    COPY each; two connections sharing one exported snapshot run them at once
+    (both cores work): the first from the front, straight out, the second from
+    the back into temporary files, appended in order at the end.
     """
     raw = conn.connection.driver_connection
     assert raw is not None  # noqa: S101 - an open SQLAlchemy connection has one
@@ -138,12 +195,13 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
     fmt = _format(adapter, exporter)
     assert fmt is not None  # noqa: S101 - supports() was asked first
     if encoding == "gb18030":
-        queries = _queries(adapter, exporter, "GB18030")
+        convert: str | None = "GB18030"
     else:
         # Text goes out in the client encoding: UTF-8 text as it is when both are UTF8.
         utf8 = raw.info.parameter_status("server_encoding") == b"UTF8" and \
             raw.info.parameter_status("client_encoding") == b"UTF8"
-        queries = _queries(adapter, exporter, None if utf8 else "UTF8")
+        convert = None if utf8 else "UTF8"
+    queries = _queries(raw, adapter, exporter, convert)
     count = _write_queries(engine, conn, raw, queries, out, fmt.terminator)
     if isinstance(exporter, XmlExporter):
         out.write(exporter.tail().encode())
@@ -152,23 +210,32 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
 
 def _write_queries(engine: Engine, conn: Connection, raw: Any, queries: list[str],
                    out: BinaryIO, terminator: bytes) -> int:
+    _prepare(raw)
     if len(queries) == 1:
         return _copy_to(raw, queries[0], out, terminator)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    counts: list[int] = []
+    tasks = _Tasks(queries)
+    spools: list[tuple[int, BinaryIO, int]] = []
     errors: list[BaseException] = []
-    with tempfile.TemporaryFile() as spool:
-        worker = threading.Thread(target=_spool, name="hub-snapshot",
-                                  args=(engine, snapshot, queries[1], spool, terminator,
-                                        counts, errors))
-        worker.start()
+    count = 0
+    worker = threading.Thread(target=_spool, name="hub-snapshot",
+                              args=(engine, snapshot, tasks, terminator, spools, errors))
+    worker.start()
+    try:
+        while (i := tasks.take(front=True)) is not None:
+            count += _copy_to(raw, queries[i], out, terminator)
+    finally:
+        worker.join()
         try:
-            count = _copy_to(raw, queries[0], out, terminator)
+            if errors:
+                raise errors[0]
+            # The back's ranges follow the front's, in order.
+            for _i, spool, lines in sorted(spools, key=lambda s: s[0]):
+                spool.seek(0)
+                while data := spool.read(BLOCK_BYTES):
+                    out.write(data)
+                count += lines
         finally:
-            worker.join()
-        if errors:
-            raise errors[0]
-        spool.seek(0)
-        while data := spool.read(BLOCK_BYTES):
-            out.write(data)
-    return count + counts[0]
+            for _i, spool, _lines in spools:
+                spool.close()
+    return count
