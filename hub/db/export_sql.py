@@ -353,9 +353,10 @@ class CsvFormat:
 #: XML text as hub.exporters.xml.escape writes it: the five specials and TAB, LF,
 #: CR as references (``&`` first, so no reference is escaped again), then the
 #: characters XML 1.0 forbids dropped. Plain text passes through the test alone.
+_XML_SPECIAL: Final = r"""'[&<>"\t\n\r\x01-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]'"""
 XML_TEXT_FUNCTION: Final = r"""
 CREATE OR REPLACE FUNCTION pg_temp.hub_xml(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-SELECT CASE WHEN t ~ '[&<>"\t\n\r\x01-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]'
+SELECT CASE WHEN t ~ """ + _XML_SPECIAL + r"""
   THEN regexp_replace(replace(replace(replace(replace(replace(replace(replace(t,
     '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), E'\t', '&#9;'), E'\n', '&#10;'),
     E'\r', '&#13;'), '[\x01-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]', '', 'g')
@@ -464,32 +465,45 @@ class XmlFormat:
         return (f"SELECT {keys}, string_agg({item}, '' ORDER BY e.id) AS j "
                 f"FROM exemptions e WHERE e.status = 'active' GROUP BY {keys}")
 
-    def _child(self, value: Value, expr: str, name: str) -> str:
+    def _child(self, value: Value, expr: str, name: str, escaped: bool) -> str:
         if value.kind == "const":
             return "''" if value.const is None else literal(
                 f"<{name}>{xml_escape(value.const)}</{name}>")
         if value.kind == "date":
             return f"coalesce('<{name}>' || to_char({expr}, 'YYYY-MM-DD') || '</{name}>', '')"
-        if value.kind in ("json", "built"):
+        if value.kind in ("json", "built") or not escaped:
             return f"coalesce('<{name}>' || {expr} || '</{name}>', '')"
         return self._element(name, expr)
 
-    def _record_attribute(self, value: Value, expr: str, name: str) -> str:
+    def _record_attribute(self, value: Value, expr: str, name: str, escaped: bool) -> str:
         if value.kind == "const":
             return "''" if value.const is None else literal(
                 f' {name}="{xml_escape(value.const)}"')
+        if not escaped:
+            return f"coalesce(' {name}=\"' || {expr} || '\"', '')"
         return self._attribute(name, expr)
 
-    def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
+    def _record(self, shape: Sequence[Value], escaped: bool) -> str:
         d, n = self.dialect, self.dialect.names
         at = {v.field: (v, f"x.c{i}") for i, v in enumerate(shape)}
         parts = [f"'<{d.record}'"]
-        parts += [self._record_attribute(*at[f], n[f])
+        parts += [self._record_attribute(*at[f], n[f], escaped)
                   for f in ("record_type", "record_key", "status", "status_reason")]
         parts.append("'>'")
-        parts += [self._child(*at[f], name) for f, name in d.elements.items() if f in at]
+        parts += [self._child(*at[f], name, escaped)
+                  for f, name in d.elements.items() if f in at]
         parts.append(f"'</{d.record}>'")
-        return f"SELECT {' || '.join(parts)} FROM ({inner}) AS x"
+        return " || ".join(parts)
+
+    def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
+        # One test of the row's text values together instead of one per value: a row
+        # with nothing to escape (nearly every row) is written as it is.
+        texts = [f"x.c{i}" for i, v in enumerate(shape) if v.kind == "text"]
+        if not texts:
+            return f"SELECT {self._record(shape, True)} FROM ({inner}) AS x"
+        plain = f"concat({', '.join(texts)}) !~ {_XML_SPECIAL}"
+        return (f"SELECT CASE WHEN {plain} THEN {self._record(shape, False)} "
+                f"ELSE {self._record(shape, True)} END FROM ({inner}) AS x")
 
 
 
