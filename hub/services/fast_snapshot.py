@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, Final
 from sqlalchemy import Connection, Engine
 
 from hub.db.export_sql import (
+    ALL_KEYS,
     COMPACT_JSON_FUNCTION,
     CSV_CELL_FUNCTION,
     XML_TEXT_FUNCTION,
@@ -157,18 +158,28 @@ def _spool(engine: Engine, snapshot: str, tasks: _Tasks, terminator: bytes,
 
 #: Key ranges per record kind: small enough for two connections to end together.
 _CHUNKS: Final = 8
+#: The type of the key columns (listing_id, order_id): bounds compare as keys do.
+_KEY_TYPE: Final = "varchar"
 
 
 def _ranges(raw: Any, table: str, column: str) -> list[KeyRange]:
     """About :data:`_CHUNKS` key ranges of ``table`` with as many rows each, from the
-    planner's statistics (one range without them; only the balance depends on them)."""
+    planner's statistics (one range without them; only the balance depends on them).
+
+    The bounds are ordered by PostgreSQL as the queries compare keys (the column's
+    type and collation, not Python's order): the ranges then neither overlap nor
+    leave a gap, whatever the statistics say."""
     row = raw.execute(
         "SELECT histogram_bounds::text::text[] FROM pg_stats WHERE schemaname = "
         "current_schema() AND tablename = %s AND attname = %s", (table, column)).fetchone()
     bounds: list[str] = row[0] if row and row[0] else []
-    picks = sorted({bounds[round(i * (len(bounds) - 1) / _CHUNKS)]
-                    for i in range(1, _CHUNKS)}) if len(bounds) > _CHUNKS else []
-    edges: list[str | None] = [None, *picks, None]
+    if len(bounds) <= _CHUNKS:
+        return [ALL_KEYS]
+    picks = [bounds[round(i * (len(bounds) - 1) / _CHUNKS)] for i in range(1, _CHUNKS)]
+    ordered = raw.execute(
+        f"SELECT array_agg(v ORDER BY v) FROM (SELECT DISTINCT b::{_KEY_TYPE} AS v "
+        "FROM unnest(%s::text[]) AS b) AS s", (picks,)).fetchone()[0]
+    edges: list[str | None] = [None, *ordered, None]
     return list(pairwise(edges))
 
 
