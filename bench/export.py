@@ -129,6 +129,9 @@ def bench(n: int, url: str, hub: str, *, reuse: bool, repeat: int) -> None:
             print(f"  {fmt:5} ({partner:8}) {elapsed:7.1f} s {records / elapsed:10,.0f} "
                   f"records/s, {rows:,} rows out, {elapsed / baseline:5.2f}x COPY, "
                   f"peak RSS {rss} MB")
+        # The machine is shared: a load above its cores slows the two-connection
+        # exports more than the one-connection baseline.
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
 
 
 def main() -> None:
