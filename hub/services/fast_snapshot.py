@@ -88,10 +88,17 @@ def _queries(raw: Any, adapter: PartnerAdapter, exporter: Exporter,
             for q in queries]
 
 
-def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
+def _rows(copy: Any, pgconn: Any) -> Iterable[memoryview]:
+    """The lines of a COPY BINARY stream of one column, without the format's framing.
+
+    psycopg hands over one message per call, waiting for the socket as needed; the
+    messages libpq already holds are taken straight from it (``get_copy_data`` without
+    waiting: a third of the client's time a row) until none is left or the trailer
+    came, which the next ``read`` then follows to the end of the COPY."""
+    read, get = copy.read, pgconn.get_copy_data
     first = True
-    for block in blocks:
-        data = memoryview(block)
+    while data := read():
+        data = memoryview(data)
         if first:
             if bytes(data[:len(_SIGNATURE)]) != _SIGNATURE:
                 raise RuntimeError("COPY BINARY stream without its signature")
@@ -101,6 +108,16 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
         if len(data) == 2 and bytes(data) == _TRAILER:
             continue  # the end; reading on lets psycopg finish the COPY
         yield data[_ROW_PREFIX:]
+        while True:
+            n, buf = get(1)
+            if n == 0:
+                break  # nothing buffered: psycopg waits for more
+            if n < 0:
+                # The end comes after the trailer, which stops this loop first.
+                raise RuntimeError(f"COPY BINARY stream ended unexpectedly ({n})")
+            if n == 2 and bytes(buf) == _TRAILER:
+                break
+            yield memoryview(buf)[_ROW_PREFIX:]
 
 
 def _prepare(raw: Any) -> None:
@@ -115,7 +132,7 @@ def _prepare(raw: Any) -> None:
 def _copy_to(raw: Any, query: str, out: BinaryIO, terminator: bytes) -> int:
     """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
     with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-        return write_in_blocks(_rows(copy), out, terminator)
+        return write_in_blocks(_rows(copy, raw.pgconn), out, terminator)
 
 
 class _Tasks:
