@@ -686,28 +686,3 @@ def restriction_query(fmt: Format, scope: Scope, keys: KeyRange = ALL_KEYS) -> s
                      if v.kind != "const" or fmt.const_columns) or "1 AS c"
     inner = f"SELECT {cols} FROM ({union}) AS u ORDER BY u.k, u.p"
     return fmt.line(scope.keys, shape, inner)
-
-
-def snapshot_queries(
-    fmt: Format,
-    *,
-    fields: Sequence[str],
-    keys: Sequence[str],
-    records: Sequence[str],
-    subjects: Sequence[str],
-    labels: Labels,
-    categories: frozenset[str] | None,
-) -> list[str]:
-    """SELECTs of one text column, a line each (without the format's terminator), in
-    snapshot order.
-
-    Listings first, then orders, each by key, as the log path orders them; an
-    expanded order's persons in their bound order. Run inside one transaction.
-    """
-    scope = Scope(fields, keys, subjects, labels, categories)
-    queries = []
-    if "listing" in records:
-        queries.append(listing_query(fmt, scope))
-    if "restriction" in records:
-        queries.append(restriction_query(fmt, scope))
-    return queries
