@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
+from hub.exporters.blocks import write_in_blocks
+
 if TYPE_CHECKING:
     from hub.exporters import BatchHeader
-
-# Write in blocks of about this many bytes: few large writes suit files and SFTP alike.
-_BLOCK_BYTES: Final = 1 << 20
 
 
 class JsonlExporter:
@@ -33,20 +32,12 @@ class JsonlExporter:
         # dumped as it is, which saves building a dict per row (a third of the time).
         as_is = list(fields) if keys == fields else None
         dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        block: list[bytes] = []
-        size = count = 0
-        for row in rows:
-            if row.__class__ is not dict or [*row] != as_is:
-                # Missing fields become null; fields outside the partner's scope go.
-                row = dict(zip(keys, map(row.get, fields), strict=True))
-            line = dumps(row, option=option)
-            block.append(line)
-            size += len(line)
-            count += 1
-            if size >= _BLOCK_BYTES:
-                out.write(b"".join(block))
-                block.clear()
-                size = 0
-        if block:
-            out.write(b"".join(block))
-        return count
+
+        def lines() -> Iterator[bytes]:
+            for row in rows:
+                if row.__class__ is not dict or [*row] != as_is:
+                    # Missing fields become null; fields outside the partner's scope go.
+                    row = dict(zip(keys, map(row.get, fields), strict=True))
+                yield dumps(row, option=option)
+
+        return write_in_blocks(lines(), out)

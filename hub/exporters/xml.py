@@ -223,7 +223,8 @@ class XmlExporter:
             for field, name in dialect.elements.items() if field in fields
         )
 
-    def _head(self, header: BatchHeader) -> str:
+    def head(self, header: BatchHeader) -> str:
+        """The XML declaration and the root's start tag, with the header's attributes."""
         d, n = self.dialect, self.dialect.names
         values = {
             "partner": header.partner, "kind": header.kind, "from_seq": header.from_seq,
@@ -232,6 +233,10 @@ class XmlExporter:
         attrs = _attributes(((k, n[k]) for k in _HEADER_ATTRIBUTES), values)
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<{d.root} xmlns="{d.namespace}"{attrs}>\n'
 
+    def tail(self) -> str:
+        """The root's end tag."""
+        return f"</{self.dialect.root}>\n"
+
     def write(self, rows: Iterable[Mapping[str, Any]], out: BinaryIO, header: BatchHeader) -> int:
         """Write the document to ``out`` in blocks; return the number of records."""
         d, n = self.dialect, self.dialect.names
@@ -239,7 +244,7 @@ class XmlExporter:
         key, status, reason = (f'" {n[k]}="' for k in ("record_key", "status", "status_reason"))
         record_close = f"</{d.record}>\n"
         plan, search, sub, replace = self._plan, _SPECIAL.search, _SPECIAL.sub, _replace
-        parts: list[str] = [self._head(header)]
+        parts: list[str] = [self.head(header)]
         count = 0
         # The exporter's hot path. Strings are collected, not concatenated (half
         # the cost), and escape() is inlined for scalars.
@@ -268,6 +273,6 @@ class XmlExporter:
             if len(parts) >= _BLOCK_PARTS:
                 out.write("".join(parts).encode())
                 parts.clear()
-        parts.append(f"</{d.root}>\n")
+        parts.append(self.tail())
         out.write("".join(parts).encode())
         return count

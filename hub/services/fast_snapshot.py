@@ -2,9 +2,9 @@
 
 Used only where it is proven byte for byte equal to the reference path (the
 log, projected and exported in Python; tests/services/test_fast_export.py):
-on PostgreSQL, for JSON Lines and CSV partners whose adapter changes the
-projection only through declarative hooks (CSV: without code labels).
-Everything else, XML included, takes the reference path.
+on PostgreSQL, for JSON Lines, CSV and XML partners whose adapter changes the
+projection only through declarative hooks (CSV and XML: without code labels).
+Everything else takes the reference path.
 """
 
 from __future__ import annotations
@@ -12,20 +12,29 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any, BinaryIO, Final
 
 from sqlalchemy import Connection, Engine
 
 from hub.db.export_sql import (
+    ALL_KEYS,
     COMPACT_JSON_FUNCTION,
     CSV_CELL_FUNCTION,
+    XML_TEXT_FUNCTION,
     CsvFormat,
     Format,
     JsonlFormat,
+    KeyRange,
+    Scope,
+    XmlFormat,
+    keys_fit,
+    listing_query,
     literal,
-    snapshot_queries,
+    restriction_query,
 )
-from hub.exporters import CsvExporter, Exporter, JsonlExporter
+from hub.exporters import BatchHeader, CsvExporter, Exporter, JsonlExporter, XmlExporter
+from hub.exporters.blocks import BLOCK_BYTES, write_in_blocks
 from hub.exporters.csv import quote
 from hub.partners.base import PartnerAdapter
 
@@ -34,16 +43,17 @@ _SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00"
 _HEADER_BYTES: Final = len(_SIGNATURE) + 8  # flags and header-extension length
 _TRAILER: Final = b"\xff\xff"
 _ROW_PREFIX: Final = 6  # field count (int16) and value length (int32)
-_BLOCK_BYTES: Final = 1 << 20
 
 
 def _format(adapter: PartnerAdapter, exporter: Exporter) -> Format | None:
     if type(adapter).project is not PartnerAdapter.project:
         return None  # a projection in code has no SQL twin
     if isinstance(exporter, JsonlExporter):
-        return JsonlFormat()
+        return JsonlFormat() if keys_fit(exporter.keys) else None
     if isinstance(exporter, CsvExporter) and not adapter.code_labels:
         return CsvFormat()
+    if isinstance(exporter, XmlExporter) and not adapter.code_labels:
+        return XmlFormat(exporter.dialect)
     return None
 
 
@@ -52,24 +62,48 @@ def supports(adapter: PartnerAdapter) -> bool:
     return _format(adapter, adapter.exporter()) is not None
 
 
-def _queries(adapter: PartnerAdapter, exporter: Exporter, encoding: str) -> list[str]:
+def _queries(raw: Any, adapter: PartnerAdapter, exporter: Exporter,
+             encoding: str | None) -> list[str]:
+    """The adapter's SELECTs, a key range of a record kind each, in output order;
+    ``encoding``: convert each line to it (None: send the text as it is, the server's
+    encoding being the client's and the file's)."""
     fmt = _format(adapter, exporter)
     assert fmt is not None  # noqa: S101 - supports() was asked first
     keys = exporter.keys if isinstance(exporter, JsonlExporter) else ()
-    fields = exporter.fields if isinstance(exporter, JsonlExporter | CsvExporter) else ()
-    scope = adapter.config.scope
-    queries = snapshot_queries(fmt, fields=fields, keys=keys or fields, records=scope.records,
-                               subjects=scope.subjects, labels=adapter.code_labels,
-                               categories=adapter.restriction_categories)
+    fields = (exporter.fields if isinstance(exporter, JsonlExporter | CsvExporter | XmlExporter)
+              else ())
+    config = adapter.config.scope
+    scope = Scope(fields, keys or fields, config.subjects, adapter.code_labels,
+                  adapter.restriction_categories)
+    # Measured on 1M records: an XML query over a key range costs about twice as
+    # much a row as one over the whole kind (JSON Lines and CSV: the same), so XML
+    # runs one query per kind (listings and orders at once) and gives up the balance.
+    chunks = 1 if isinstance(fmt, XmlFormat) else _CHUNKS
+    queries = []
+    if "listing" in config.records:
+        queries += [listing_query(fmt, scope, r)
+                    for r in _ranges(raw, "listings", "listing_id", chunks)]
+    if "restriction" in config.records:
+        queries += [restriction_query(fmt, scope, r)
+                    for r in _ranges(raw, "restrictions", "order_id", chunks)]
+    if encoding is None:
+        return queries
     # bytea in the partner's encoding: COPY BINARY sends it as it is, no escaping.
     return [f"SELECT convert_to(x.line, {literal(encoding)}) FROM ({q}) AS x(line)"
             for q in queries]
 
 
-def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
+def _rows(copy: Any, pgconn: Any) -> Iterable[memoryview]:
+    """The lines of a COPY BINARY stream of one column, without the format's framing.
+
+    psycopg hands over one message per call, waiting for the socket as needed; the
+    messages libpq already holds are taken straight from it (``get_copy_data`` without
+    waiting: a third of the client's time a row) until none is left or the trailer
+    came, which the next ``read`` then follows to the end of the COPY."""
+    read, get = copy.read, pgconn.get_copy_data
     first = True
-    for block in blocks:
-        data = memoryview(block)
+    while data := read():
+        data = memoryview(data)
         if first:
             if bytes(data[:len(_SIGNATURE)]) != _SIGNATURE:
                 raise RuntimeError("COPY BINARY stream without its signature")
@@ -79,50 +113,108 @@ def _rows(blocks: Iterable[Any]) -> Iterable[memoryview]:
         if len(data) == 2 and bytes(data) == _TRAILER:
             continue  # the end; reading on lets psycopg finish the COPY
         yield data[_ROW_PREFIX:]
+        while True:
+            n, buf = get(1)
+            if n == 0:
+                break  # nothing buffered: psycopg waits for more
+            if n < 0:
+                # The end comes after the trailer, which stops this loop first.
+                raise RuntimeError(f"COPY BINARY stream ended unexpectedly ({n})")
+            if n == 2 and bytes(buf) == _TRAILER:
+                break
+            yield memoryview(buf)[_ROW_PREFIX:]
 
 
-def _copy_to(raw: Any, query: str, out: BinaryIO) -> int:
-    """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
-    count = size = 0
-    block: list[memoryview] = []
+def _prepare(raw: Any) -> None:
+    """The functions in this session's pg_temp; a big sort stays in memory."""
     with raw.cursor() as cur:
-        # The functions live in this session's pg_temp; a big sort stays in memory.
         cur.execute(COMPACT_JSON_FUNCTION)
         cur.execute(CSV_CELL_FUNCTION)
+        cur.execute(XML_TEXT_FUNCTION)
         cur.execute("SET LOCAL work_mem = '256MB'")
-        with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-            for row in _rows(copy):
-                block.append(row)
-                size += len(row)
-                count += 1
-                if size >= _BLOCK_BYTES:
-                    out.write(b"".join(block))
-                    block.clear()
-                    size = 0
-    if block:
-        out.write(b"".join(block))
-    return count
 
 
-def _spool(engine: Engine, snapshot: str, query: str, spool: BinaryIO,
-           counts: list[int], errors: list[BaseException]) -> None:
+def _copy_to(raw: Any, query: str, out: BinaryIO, terminator: bytes) -> int:
+    """One COPY's lines to ``out`` in ~1 MB writes; the number of lines."""
+    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        return write_in_blocks(_rows(copy, raw.pgconn), out, terminator)
+
+
+class _Tasks:
+    """The COPYs of one snapshot in output order, shared by two connections: the first
+    takes them from the front (writing them straight out), the second from the back
+    (spooling them), until they meet; neither waits for the other while work is left."""
+
+    def __init__(self, queries: list[str]) -> None:
+        self.queries = queries
+        self._lock = threading.Lock()
+        self._front, self._back = 0, len(queries) - 1
+
+    def take(self, front: bool) -> int | None:
+        with self._lock:
+            if self._front > self._back:
+                return None
+            if front:
+                self._front += 1
+                return self._front - 1
+            self._back -= 1
+            return self._back + 1
+
+
+def _spool(engine: Engine, snapshot: str, tasks: _Tasks, terminator: bytes,
+           spools: list[tuple[int, BinaryIO, int]], errors: list[BaseException]) -> None:
     try:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, \
                 conn.begin():
-            # The second stream sees exactly the first one's snapshot.
+            # The second connection sees exactly the first one's snapshot.
             conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {literal(snapshot)}")
-            counts.append(_copy_to(conn.connection.driver_connection, query, spool))
+            raw = conn.connection.driver_connection
+            _prepare(raw)
+            while (i := tasks.take(front=False)) is not None:
+                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
+                spools.append((i, spool, 0))
+                spools[-1] = (i, spool, _copy_to(raw, tasks.queries[i], spool, terminator))
     except BaseException as exc:  # re-raised by the caller's thread
         errors.append(exc)
 
 
+#: Key ranges per record kind: small enough for two connections to end together.
+_CHUNKS: Final = 8
+#: The type of the key columns (listing_id, order_id): bounds compare as keys do.
+_KEY_TYPE: Final = "varchar"
+
+
+def _ranges(raw: Any, table: str, column: str, chunks: int = _CHUNKS) -> list[KeyRange]:
+    """About ``chunks`` key ranges of ``table`` with as many rows each, from the
+    planner's statistics (one range without them; only the balance depends on them).
+
+    The bounds are ordered by PostgreSQL as the queries compare keys (the column's
+    type and collation, not Python's order): the ranges then neither overlap nor
+    leave a gap, whatever the statistics say."""
+    row = raw.execute(
+        "SELECT histogram_bounds::text::text[] FROM pg_stats WHERE schemaname = "
+        "current_schema() AND tablename = %s AND attname = %s", (table, column)).fetchone()
+    bounds: list[str] = row[0] if row and row[0] else []
+    if len(bounds) <= chunks:
+        return [ALL_KEYS]
+    picks = [bounds[round(i * (len(bounds) - 1) / chunks)] for i in range(1, chunks)]
+    if not picks:
+        return [ALL_KEYS]
+    ordered = raw.execute(
+        f"SELECT array_agg(v ORDER BY v) FROM (SELECT DISTINCT b::{_KEY_TYPE} AS v "
+        "FROM unnest(%s::text[]) AS b) AS s", (picks,)).fetchone()[0]
+    edges: list[str | None] = [None, *ordered, None]
+    return list(pairwise(edges))
+
+
 def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
-                out: BinaryIO) -> int:
+                out: BinaryIO, header: BatchHeader) -> int:
     """Stream the adapter's snapshot as of ``conn``'s transaction to ``out``; rows written.
 
-    Listings and orders are two COPY streams run at once on two connections
-    sharing one exported snapshot (both cores work); the orders are spooled to
-    a temporary file while the listings go out, then appended in order.
+    Each record kind is cut into key ranges (from the planner's statistics), one
+    COPY each; two connections sharing one exported snapshot run them at once
+    (both cores work): the first from the front, straight out, the second from
+    the back into temporary files, appended in order at the end.
     """
     raw = conn.connection.driver_connection
     assert raw is not None  # noqa: S101 - an open SQLAlchemy connection has one
@@ -133,23 +225,52 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
         if exporter.bom:
             out.write(b"\xef\xbb\xbf")
         out.write((",".join(map(quote, exporter.header)) + "\r\n").encode(encoding))
-    queries = _queries(adapter, exporter, "GB18030" if encoding == "gb18030" else "UTF8")
+    if isinstance(exporter, XmlExporter):
+        out.write(exporter.head(header).encode())
+    fmt = _format(adapter, exporter)
+    assert fmt is not None  # noqa: S101 - supports() was asked first
+    if encoding == "gb18030":
+        convert: str | None = "GB18030"
+    else:
+        # Text goes out in the client encoding: UTF-8 text as it is when both are UTF8.
+        utf8 = raw.info.parameter_status("server_encoding") == b"UTF8" and \
+            raw.info.parameter_status("client_encoding") == b"UTF8"
+        convert = None if utf8 else "UTF8"
+    queries = _queries(raw, adapter, exporter, convert)
+    count = _write_queries(engine, conn, raw, queries, out, fmt.terminator)
+    if isinstance(exporter, XmlExporter):
+        out.write(exporter.tail().encode())
+    return count
+
+
+def _write_queries(engine: Engine, conn: Connection, raw: Any, queries: list[str],
+                   out: BinaryIO, terminator: bytes) -> int:
+    _prepare(raw)
     if len(queries) == 1:
-        return _copy_to(raw, queries[0], out)
+        return _copy_to(raw, queries[0], out, terminator)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    counts: list[int] = []
+    tasks = _Tasks(queries)
+    spools: list[tuple[int, BinaryIO, int]] = []
     errors: list[BaseException] = []
-    with tempfile.TemporaryFile() as spool:
-        worker = threading.Thread(target=_spool, name="hub-snapshot",
-                                  args=(engine, snapshot, queries[1], spool, counts, errors))
-        worker.start()
+    count = 0
+    worker = threading.Thread(target=_spool, name="hub-snapshot",
+                              args=(engine, snapshot, tasks, terminator, spools, errors))
+    worker.start()
+    try:
+        while (i := tasks.take(front=True)) is not None:
+            count += _copy_to(raw, queries[i], out, terminator)
+    finally:
+        worker.join()
         try:
-            count = _copy_to(raw, queries[0], out)
+            if errors:
+                raise errors[0]
+            # The back's ranges follow the front's, in order.
+            for _i, spool, lines in sorted(spools, key=lambda s: s[0]):
+                spool.seek(0)
+                while data := spool.read(BLOCK_BYTES):
+                    out.write(data)
+                count += lines
         finally:
-            worker.join()
-        if errors:
-            raise errors[0]
-        spool.seek(0)
-        while data := spool.read(_BLOCK_BYTES):
-            out.write(data)
-    return count + counts[0]
+            for _i, spool, _lines in spools:
+                spool.close()
+    return count

@@ -183,7 +183,8 @@ def write_full_snapshot(
         if is_postgres(engine) and fast_snapshot.supports(adapter):
             # The tables as of this transaction are the log as of ``seq``: every
             # writer changes a record and appends its event in one transaction.
-            records = fast_snapshot.write_lines(engine, conn, adapter, writer)  # type: ignore[arg-type]
+            records = fast_snapshot.write_lines(engine, conn, adapter, writer,  # type: ignore[arg-type]
+                                                 header)
         else:
             records = exporter.write(full_rows(conn, adapter, seq), writer,  # type: ignore[arg-type]
                                      header)

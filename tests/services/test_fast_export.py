@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -13,7 +14,10 @@ from sqlalchemy import text
 from hub.config.partners import adapter_for, default_partners_dir, load_partners
 from hub.context import HubContext
 from hub.db.engine import session_scope
-from hub.exporters import BatchHeader
+from hub.exporters import BatchHeader, CsvExporter, Exporter, JsonlExporter, XmlExporter
+from hub.exporters.csv import cell, quote
+from hub.exporters.xml import escape
+from hub.exporters.xsd import validate_xml
 from hub.partners.base import PartnerAdapter
 from hub.services import fast_snapshot, registry
 from hub.services.demo import seed
@@ -23,8 +27,12 @@ from tests.samples import org_listing, org_restriction, person_listing, person_r
 from tests.services.test_replay import ACTOR
 
 CONFIGS = load_partners(default_partners_dir())
+# Values every format must escape, quote or guard somehow; each one is a court
+# name of every kind of record and a bound person's name, so it reaches every file.
 TRICKY = ['He said "hi", then left', "line\nbreak\r\ttab", "=1+2", "+86", "-5", "@home",
-          "𠀀𠀁 GB18030 only 䶮", "back\\slash \u0001 ctl \u007f", "'quoted'"]
+          "𠀀𠀁 GB18030 only 䶮", "back\\slash \u0001 ctl \u007f \u001f unit", "'quoted'",
+          "a, b; c", "<b>&amp; 'x'</b> & >", "line\u2028sep\u2029 para \ufeff bom",
+          "tab\tinside", "cr\ronly"]
 
 
 def _header(seq: int) -> BatchHeader:
@@ -38,22 +46,29 @@ def _tricky_world(ctx: HubContext) -> None:
     with session_scope(ctx.sessions) as s:
         for i, name in enumerate(TRICKY):
             registry.add_listing(s, person_listing(listing_id=f"L-T-{i}", obligation=name,
-                                                   basis_issuer=name), actor=ACTOR, now=NOW)
+                                                   basis_issuer=name, court_name=name),
+                                 actor=ACTOR, now=NOW)
             registry.add_listing(s, org_listing(listing_id=f"L-TO-{i}", name=name,
+                                                court_name=name, filed_on="2026-02-10",
+                                                decided_on="2026-05-20", listed_on="2026-05-21",
                                                 legal_representative={"name": name}),
                                  actor=ACTOR, now=NOW)
-            registry.issue_restriction(s, org_restriction(order_id=f"R-TO-{i}",
-                                                          listing_id=f"L-TO-{i}"),
-                                       actor=ACTOR, now=NOW)
+            registry.issue_restriction(s, org_restriction(
+                order_id=f"R-TO-{i}", listing_id=f"L-TO-{i}", court_name=name,
+                bound_persons=[{"name": name, "id_number": "320102197907040241",
+                                "role": "legal_representative"}]), actor=ACTOR, now=NOW)
             registry.issue_restriction(s, person_restriction(order_id=f"R-TP-{i}",
-                                                             listing_id=f"L-T-{i}"),
+                                                             listing_id=f"L-T-{i}",
+                                                             court_name=name),
                                        actor=ACTOR, now=NOW)
         # A person whose name only GB18030 (not GBK) encodes, for the railway's file.
         registry.add_listing(s, person_listing(listing_id="L-TN", name="𠀀𠀁䶮"), actor=ACTOR,
                              now=NOW)
         registry.add_listing(s, person_listing(listing_id="L-TF", name='=1+2,"x"'),
                              actor=ACTOR, now=NOW)
-        registry.remove_listing(s, "L-T-0", reason="performed", actor=ACTOR, now=NOW)
+        registry.add_listing(s, person_listing(listing_id="L-TR", name="removed"), actor=ACTOR,
+                             now=NOW)
+        registry.remove_listing(s, "L-TR", reason="performed", actor=ACTOR, now=NOW)
         registry.release_person(s, "R-TO-1", "320102197907040241",
                                 reason="representative_replaced", actor=ACTOR, now=NOW)
         registry.lift_restriction(s, "R-TP-2", reason="performed", actor=ACTOR, now=NOW)
@@ -73,6 +88,10 @@ def world(pg_context: HubContext) -> HubContext:
 
     reset_postgres(pg_context.engine)
     _tricky_world(pg_context)
+    with pg_context.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Statistics, so the fast path cuts each kind into key ranges, as it does in
+        # production: the ranges must join up to the very same bytes.
+        conn.exec_driver_sql("ANALYZE")
     return pg_context
 
 
@@ -85,6 +104,16 @@ def _reference(ctx: HubContext, adapter: PartnerAdapter) -> bytes:
     return out.getvalue()
 
 
+def _encoded(exporter: Exporter, value: str) -> bytes:
+    """How ``value`` looks in the exporter's file."""
+    if isinstance(exporter, JsonlExporter):
+        return orjson.dumps(value)[1:-1]
+    if isinstance(exporter, CsvExporter):
+        return quote(cell(value)).encode(exporter.encoding)
+    assert isinstance(exporter, XmlExporter)
+    return escape(value).encode()
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("partner", sorted(CONFIGS))
 def test_fast_path_bytes_equal_reference(partner: str, world: HubContext) -> None:
@@ -92,24 +121,51 @@ def test_fast_path_bytes_equal_reference(partner: str, world: HubContext) -> Non
     out = io.BytesIO()
     result = write_full_snapshot(world.engine, adapter, out, _header)
     expected = _reference(world, adapter)
+    assert fast_snapshot.supports(adapter)
     assert out.getvalue() == expected
-    if fast_snapshot.supports(adapter) and CONFIGS[partner].format == "jsonl":
-        # Every line is one record, and the tricky values did reach the file.
+    exporter = adapter.exporter()
+    if isinstance(exporter, JsonlExporter):
+        # Every line is one record.
         assert result.records == len(expected.splitlines()) > 0
-    if partner == "ndrc":  # receives every field
-        for value in TRICKY[1:]:  # [0] went with the removed listing
-            assert orjson.dumps(value)[1:-1] in expected, value
+    if isinstance(exporter, XmlExporter):
+        assert validate_xml(io.BytesIO(out.getvalue()), exporter.schema) == []
+        assert result.records == expected.count(b"</" + exporter.dialect.record.encode() + b">")
+    # The values that need escaping did reach the file (a court name of every record).
+    for value in TRICKY:
+        assert _encoded(exporter, value) in expected, value
     if partner == "railway":
         assert "𠀀𠀁䶮".encode("gb18030") in expected
         assert b'"\'=1+2,""x"""' in expected  # guarded, then quoted
 
 
 @pytest.mark.postgres
-def test_benchmark_jsonl_partner_takes_the_fast_path() -> None:
-    assert fast_snapshot.supports(adapter_for(CONFIGS["ndrc"]))
-    assert fast_snapshot.supports(adapter_for(CONFIGS["railway"]))
-    assert not fast_snapshot.supports(adapter_for(CONFIGS["mps"]))
+def test_benchmark_partners_take_the_fast_path() -> None:
+    for partner in ("ndrc", "mps", "railway"):
+        assert fast_snapshot.supports(adapter_for(CONFIGS[partner])), partner
 
 
 
 
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("table", "column"), [("listings", "listing_id"),
+                                               ("restrictions", "order_id")])
+def test_key_ranges_join_up(table: str, column: str, world: HubContext) -> None:
+    """The ranges a kind is cut into follow each other with neither gap nor overlap,
+    in PostgreSQL's order of the keys, and hold every row once."""
+    with world.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        ranges = fast_snapshot._ranges(raw, table, column)
+        assert len(ranges) > 1  # the statistics cut it (ANALYZE in the fixture)
+        assert ranges[0][0] is None
+        assert ranges[-1][1] is None
+        assert all(a[1] == b[0] for a, b in pairwise(ranges))
+        total = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()  # noqa: S608
+        counted = 0
+        for low, high in ranges:
+            where = " AND ".join([f"{column} >= %(low)s"] * (low is not None)
+                                 + [f"{column} < %(high)s"] * (high is not None))
+            sql = f"SELECT count(*) FROM {table} WHERE {where}"  # noqa: S608 - test names
+            counted += conn.exec_driver_sql(sql, {"low": low, "high": high}).scalar_one()
+        assert counted == total
