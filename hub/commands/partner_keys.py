@@ -29,7 +29,9 @@ def add_key_cmd(partner_id: str, pem_file: Path) -> None:
         with session_scope(ctx.sessions) as session:
             key = partner_keys.add_key(session, partner_id, pem_file.read_bytes(),
                                        known_partners=known.keys(), actor=cli_actor(),
-                                       now=utcnow())
+                                       now=utcnow(), expected_algorithm=(
+                                           known[partner_id].api.algorithm
+                                           if partner_id in known else None))
             kid = key.kid
     except (HubError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -59,8 +59,13 @@ def add_key(
     known_partners: Collection[str],
     actor: Actor,
     now: datetime,
+    expected_algorithm: str | None = None,
 ) -> PartnerKey:
     """Register ``partner``'s public key; its kid is the RFC 7638 thumbprint.
+
+    ``expected_algorithm`` is the partner file's ``[api] algorithm``: a key of the
+    other kind could never sign a token the API accepts, so it is refused here,
+    where the operator sees why, rather than at the partner's first request.
 
     :raises NotFound: no such partner. :raises InvalidValue: the key is refused.
     :raises Conflict: the key is already registered.
@@ -68,6 +73,11 @@ def add_key(
     if partner not in known_partners:
         raise NotFound(f'no partner "{partner}"')
     algorithm, jwk = public_key_jwk(pem)
+    if expected_algorithm is not None and algorithm != expected_algorithm:
+        kind = {"EdDSA": "Ed25519", "ES256": "P-256"}
+        raise InvalidValue(f"partner {partner} signs with {expected_algorithm} ([api] algorithm "
+                           f"in its file): send a {kind.get(expected_algorithm, '?')} key, not "
+                           f"this {kind.get(algorithm, algorithm)} one")
     kid = jwk_thumbprint(jwk)
     existing = session.get(PartnerKey, kid)
     if existing is not None:

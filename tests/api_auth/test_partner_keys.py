@@ -118,13 +118,13 @@ def test_purge_drops_only_rows_past_exp_and_skew(hub_ctx: HubContext) -> None:
 
 
 def test_cli_add_and_revoke(runner: FlaskCliRunner, hub_ctx: HubContext, tmp_path: Path) -> None:
-    pair = make_key("pbc", "Ed25519")
-    pem = tmp_path / "pbc.pem"
+    pair = make_key("ndrc", "Ed25519")
+    pem = tmp_path / "ndrc.pem"
     pem.write_bytes(pair.public_pem)
-    result = invoke(runner, "partners", "add-key", "pbc", pem)
+    result = invoke(runner, "partners", "add-key", "ndrc", pem)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == pair.kid
-    again = invoke(runner, "partners", "add-key", "pbc", pem)
+    again = invoke(runner, "partners", "add-key", "ndrc", pem)
     assert again.exit_code == 1
     assert "already registered" in again.output
 
@@ -141,11 +141,23 @@ def test_cli_add_and_revoke(runner: FlaskCliRunner, hub_ctx: HubContext, tmp_pat
     assert invoke(runner, "partners", "revoke-key", "no-such-kid").exit_code == 1
 
 
+def test_cli_refuses_a_key_of_the_other_algorithm(runner: FlaskCliRunner, hub_ctx: HubContext,
+                                                  tmp_path: Path) -> None:
+    pem = tmp_path / "pbc.pem"
+    pem.write_bytes(make_key("pbc", "Ed25519").public_pem)  # pbc's file says ES256
+    result = invoke(runner, "partners", "add-key", "pbc", pem)
+    assert result.exit_code == 1
+    assert "signs with ES256" in result.output
+    assert "P-256" in result.output
+    with hub_ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PartnerKey)) == 0
+
+
 def test_cli_es256_kid(runner: FlaskCliRunner, tmp_path: Path) -> None:
-    pair = make_key("cac", "P-256")
-    pem = tmp_path / "cac.pem"
+    pair = make_key("pbc", "P-256")
+    pem = tmp_path / "pbc.pem"
     pem.write_bytes(pair.public_pem)
-    result = invoke(runner, "partners", "add-key", "cac", pem)
+    result = invoke(runner, "partners", "add-key", "pbc", pem)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == pair.kid
 
