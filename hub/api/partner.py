@@ -27,6 +27,8 @@ from hub.api.partner_schemas import (
     ChecksRequest,
     ChecksResponse,
 )
+from hub.api.problems import problem
+from hub.api.throttle import SNAPSHOTS, budget
 from hub.current import hub_context
 from hub.db.engine import session_scope
 from hub.services.access import record_access
@@ -98,6 +100,11 @@ _SNAPSHOT_CONTENT: Final = {media: {"schema": {"type": "string", "format": "bina
 def snapshot() -> Response:
     """Full snapshot, streamed; `X-Hub-Seq` says where to resume the feed."""
     who = caller()
+    snapshots = budget("snapshot")
+    if not snapshots.spend(who.partner):
+        return problem(429, f"at most {SNAPSHOTS} snapshots per partner: page /changes from "
+                       "the last snapshot's X-Hub-Seq instead",
+                       headers={"Retry-After": str(snapshots.retry_after(who.partner))})
     ctx = hub_context()
     now = datetime.now(UTC)
     snap = spool_snapshot(ctx.engine, who.adapter, now)

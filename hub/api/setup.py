@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask
 
 from hub.api import partner, staff
-from hub.api.login_throttle import EXTENSION as LOGIN_THROTTLE
-from hub.api.login_throttle import LoginThrottle
 from hub.api.openapi import HubApi, make_api
 from hub.api.partner_auth import (
     EXTENSION,
@@ -17,6 +15,8 @@ from hub.api.partner_auth import (
     verify_token,
 )
 from hub.api.problems import hub_error_problem
+from hub.api.throttle import EXTENSION as THROTTLES
+from hub.api.throttle import make_budgets
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.errors import HubError
@@ -39,7 +39,7 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     limiter = make_limiter(settings.redis_url)
     limiter.limit(caller_rate_limit, key_func=caller_partner)(partner.bp)
     limiter.init_app(app)
-    app.extensions[LOGIN_THROTTLE] = LoginThrottle(limiter.limiter)
+    app.extensions[THROTTLES] = make_budgets(limiter.limiter)
     api = make_api(app)
     api.register_blueprint(partner.bp)
     api.register_blueprint(staff.bp)

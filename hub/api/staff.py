@@ -12,11 +12,11 @@ from typing import Any, Final
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from hub.api.login_throttle import login_throttle
 from hub.api.openapi import STAFF_SECURITY
 from hub.api.problems import auth_problem, problem
 from hub.api.staff_auth import BLUEPRINT, verify_staff_token
 from hub.api.staff_schemas import ListingSchema, TokenRequest, TokenResponse
+from hub.api.throttle import budget
 from hub.core import staff_tokens
 from hub.core.records import listing_state
 from hub.core.staff_tokens import StaffClaims
@@ -45,17 +45,17 @@ _SECURED: Final[dict[str, Any]] = {"security": [{STAFF_SECURITY: []}]}
 def token(body: dict[str, str]) -> Response | dict[str, Any]:
     """A staff bearer token for a username and password, valid for 15 minutes."""
     ctx = hub_context()
-    throttle = login_throttle()
-    if not throttle.allows(body["username"]):
+    failures, username = budget("login"), body["username"].lower()
+    if not failures.allows(username):
         return problem(429, "too many failed logins for this user; wait and retry",
-                       headers={"Retry-After": str(throttle.retry_after(body["username"]))})
+                       headers={"Retry-After": str(failures.retry_after(username))})
     try:
         with ctx.sessions() as session:
             account = authenticate(session, body["username"], body["password"])
             claims = StaffClaims(username=account.username, court_code=account.court_code,
                                  role=account.role)
     except AuthError as exc:
-        throttle.failed(body["username"])
+        failures.spend(username)
         log.warning("failed staff login for %r from %s", body["username"], request.remote_addr)
         return auth_problem(exc)
     access_token = staff_tokens.issue(claims, secret=ctx.settings.secret_key,

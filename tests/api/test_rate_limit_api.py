@@ -59,3 +59,16 @@ def test_limit_on_redis_is_shared_by_every_worker(
     response = SignedClient(second.test_client(), partner_keys_registered["ndrc"]).post(
         CHECKS, body=BODY)
     assert response.status_code == 429
+
+
+def test_snapshots_are_limited_to_a_few_an_hour(
+        hub_ctx: HubContext, partner_keys_registered: dict[str, PartnerKeyPair]) -> None:
+    app = create_app(context=hub_ctx)
+    ndrc = SignedClient(app.test_client(), partner_keys_registered["ndrc"])
+    for _ in range(6):
+        assert ndrc.get("/api/v1/snapshot").status_code == 200
+    response = ndrc.get("/api/v1/snapshot")
+    assert problem(response)["status"] == 429
+    assert int(response.headers["Retry-After"]) > 60
+    # Only the snapshot: the feed is still open.
+    assert ndrc.get("/api/v1/changes").status_code == 200
