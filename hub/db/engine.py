@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, any_, create_engine, event, literal
+from sqlalchemy import ColumnElement, Engine, any_, cast, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
@@ -61,5 +61,6 @@ def one_of(column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Sequ
     statement's text does not change with the count (psycopg can prepare it), and nothing
     is rendered per value (an IN of 100 values costs ~1 ms of compiling per request)."""
     if dialect == "postgresql":
-        return column == any_(literal(list(values), ARRAY(column.type)))
+        array = ARRAY(column.type)
+        return column == any_(cast(literal(list(values), array), array))
     return column.in_(values)

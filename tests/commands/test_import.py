@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hub.context import HubContext
+from hub.core import demo
 from hub.core.flat import flatten_record
 from hub.db.models import ChangeEvent, Listing, Restriction
+from hub.services import importer
+from hub.services.actors import Actor
 from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_listing
 
@@ -184,3 +188,24 @@ def test_worker_processes_give_the_same_result_as_inline(
         keys = list(s.scalars(select(ChangeEvent.record_key).order_by(ChangeEvent.seq)))
     assert seqs == list(range(1, 4500))
     assert keys[:3] == ["L-2024-000001", "L-2024-000002", "L-2024-000003"]  # file order
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_bulk_import_refreshes_the_planner_statistics(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "ANALYZE_AFTER", 2)
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for kind, r in demo.generate(
+        4, seed=1, today=date(2026, 11, 25)) if kind == "listing"))
+    with hub_ctx.engine.connect() as conn:
+        before = conn.execute(text("SELECT last_analyze FROM pg_stat_user_tables "
+                                   "WHERE relname = 'listings'")).scalar()
+    report = importer.import_records(hub_ctx.sessions, path, kind="listing",
+                                     actor=Actor("cli:test"), now=datetime.now(UTC))
+    assert report.committed
+    with hub_ctx.engine.connect() as conn:
+        after = conn.execute(text("SELECT last_analyze FROM pg_stat_user_tables "
+                                  "WHERE relname = 'listings'")).scalar()
+    assert after is not None
+    assert before is None or after > before
