@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import Select, select, union
+from sqlalchemy import Connection, Select, select, union
+from sqlalchemy import Row as Row_
 from sqlalchemy.orm import Session
 
-from hub.core.records import listing_state
+from hub.core.records import listing_state, restriction_state
 from hub.core.subjects import subject_hash
 from hub.db.engine import one_of
-from hub.db.models import BoundPerson, Listing, Restriction
+from hub.db.models import BoundPerson, Exemption, Listing, Restriction
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
-from hub.services.registry import current_restriction_state, listing_values
 
 MAX_SUBJECTS: Final = 1000
 
@@ -69,29 +69,61 @@ def _match(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any], row: Ro
     return match
 
 
-def active_orders(ids: Sequence[str], dialect: str = "") -> Select[Restriction]:
+_listings = Listing.__table__
+_orders = Restriction.__table__
+_persons = BoundPerson.__table__
+_exemptions = Exemption.__table__
+
+
+def active_orders(ids: Sequence[str], dialect: str = "") -> Select[Any]:
     """Active orders whose subject or a bound person has one of ``ids``.
 
     A UNION of two index lookups, not ``id_number IN ids OR order_id IN (subquery)``:
     PostgreSQL can use no index for that OR and scans every order (~100 ms at 500k).
     """
     orders = union(
-        select(Restriction.order_id).where(one_of(Restriction.id_number, ids, dialect)),
-        select(BoundPerson.order_id).where(one_of(BoundPerson.id_number, ids, dialect)),
+        select(_orders.c.order_id).where(one_of(_orders.c.id_number, ids, dialect)),
+        select(_persons.c.order_id).where(one_of(_persons.c.id_number, ids, dialect)),
     )
-    return select(Restriction).where(Restriction.status == "active",
-                                     Restriction.order_id.in_(orders))
+    return select(_orders).where(_orders.c.status == "active", _orders.c.order_id.in_(orders))
+
+
+def _values(row: Row_[Any]) -> Mapping[str, Any]:
+    return cast(Mapping[str, Any], row._mapping)
+
+
+def _by_order(conn: Connection, table: Any, order_ids: list[str], order: Any,
+              dialect: str) -> dict[str, list[Mapping[str, Any]]]:
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    stmt = select(table).where(one_of(table.c.order_id, order_ids, dialect)).order_by(order)
+    for row in conn.execute(stmt):
+        grouped.setdefault(row.order_id, []).append(_values(row))
+    return grouped
 
 
 def _records(session: Session, ids: Sequence[str]) -> Iterable[tuple[str, dict[str, Any]]]:
-    """Active listings and orders whose subject or a bound person has one of ``ids``."""
-    dialect = session.get_bind().dialect.name
-    for listing in session.scalars(
-        select(Listing).where(one_of(Listing.id_number, ids, dialect), Listing.status == "active")
-    ):
-        yield "listing", listing_state(listing_values(listing))
-    for order in session.scalars(active_orders(ids, dialect)):
-        yield "restriction", current_restriction_state(order)
+    """Active listings and orders whose subject or a bound person has one of ``ids``.
+
+    Core rows, not ORM objects: the check is the counter's hot path and building
+    mapped objects (with their persons and exemptions) cost more than the SQL.
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    for row in conn.execute(select(_listings).where(
+            one_of(_listings.c.id_number, ids, dialect), _listings.c.status == "active")):
+        yield "listing", listing_state(_values(row))
+    orders = list(conn.execute(active_orders(ids, dialect)))
+    if not orders:
+        return
+    keys = [o.order_id for o in orders]
+    persons = _by_order(conn, _persons, keys, _persons.c.position, dialect)
+    exemptions = _by_order(conn, _exemptions, keys, _exemptions.c.id, dialect)
+    for order in orders:
+        yield "restriction", restriction_state(
+            _values(order), persons.get(order.order_id, ()),
+            [{"id": e["id"], "person": e["person"], "categories": e["categories"],
+              "from": e["from_date"], "until": e["until_date"], "reason": e["reason"],
+              "status": e["status"]} for e in exemptions.get(order.order_id, ())])
 
 
 def check_subjects(session: Session, adapter: PartnerAdapter,
