@@ -24,14 +24,20 @@ from hub.queue.replay import RedisReplayStore
 from hub.services.replay import DatabaseReplayStore, FallbackReplayStore, ReplayStore
 
 
+def replay_store(context: HubContext) -> ReplayStore:
+    """Redis (falling back to the database) when ``REDIS_URL`` is set, else the database."""
+    replay: ReplayStore = DatabaseReplayStore(context.sessions)
+    if context.settings.redis_url:
+        replay = FallbackReplayStore(RedisReplayStore.from_url(context.settings.redis_url),
+                                     replay)
+    return replay
+
+
 def init_api(app: Flask, context: HubContext) -> HubApi:
     settings = context.settings
-    replay: ReplayStore = DatabaseReplayStore(context.sessions)
-    if settings.redis_url:
-        replay = FallbackReplayStore(RedisReplayStore.from_url(settings.redis_url), replay)
     app.extensions[EXTENSION] = PartnerGate(
         load=lambda: load_adapters(settings),
-        replay=replay,
+        replay=replay_store(context),
         public_url=settings.public_url,
     )
     # Token checks first: the per-partner limit below needs to know the partner.
