@@ -190,12 +190,8 @@ def _null_type(kind: str) -> str:
     return {"date": "date", "json": "json", "built": "json"}.get(kind, "text")
 
 
-class JsonlFormat:
-    """One object per line, written by ``to_json`` of the row: its keys are the inner
-    query's column aliases, so they must fit an identifier (:func:`keys_fit`)."""
-
-    terminator = b"\n"
-    const_columns = True
+class _JsonAggregates:
+    """Bound persons and exemptions aggregated as JSON (JSON Lines and CSV alike)."""
 
     empty_list = "'[]'"
 
@@ -204,6 +200,14 @@ class JsonlFormat:
 
     def exemptions_by_order(self, by_person: bool) -> str:
         return json_exemptions_by_order(by_person)
+
+
+class JsonlFormat(_JsonAggregates):
+    """One object per line, written by ``to_json`` of the row: its keys are the inner
+    query's column aliases, so they must fit an identifier (:func:`keys_fit`)."""
+
+    terminator = b"\n"
+    const_columns = True
 
     @staticmethod
     def label_joins(values: Sequence[Value], labels: Labels) -> str:
@@ -267,19 +271,11 @@ _PLAIN_CODES: Final = r"""'^\[("[^"\\]*"(,"[^"\\]*")*)?\]$'"""
 _NOT_PLAIN: Final = r"""'["\r\n]|^[-=+@\t]|,[-=+@\t]'"""
 
 
-class CsvFormat:
+class CsvFormat(_JsonAggregates):
     """Values as hub.exporters.csv cells: empty for null, codes joined with ``;``."""
 
     terminator = b"\r\n"
     const_columns = False
-
-    empty_list = "'[]'"
-
-    def bound_persons_by_order(self) -> str:
-        return JSON_BOUND_PERSONS_BY_ORDER
-
-    def exemptions_by_order(self, by_person: bool) -> str:
-        return json_exemptions_by_order(by_person)
 
     def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
         if labels:
