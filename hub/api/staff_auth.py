@@ -18,6 +18,7 @@ from hub.core import staff_tokens
 from hub.core.staff_tokens import StaffClaims
 from hub.current import hub_context
 from hub.errors import AuthError
+from hub.services.staff_accounts import is_active
 
 #: Endpoint name prefix of the staff blueprint (see hub.api.staff).
 BLUEPRINT: Final = "staff_api"
@@ -29,13 +30,18 @@ def verify_staff_token() -> Response | None:
     """Staff blueprint ``before_request``: every view but the token endpoint needs a token."""
     if request.endpoint == TOKEN_ENDPOINT:
         return None
-    settings = hub_context().settings
+    ctx = hub_context()
     try:
-        g.staff_claims = staff_tokens.verify(
-            bearer_token(), secret=settings.secret_key, audience=settings.audience,
+        claims = staff_tokens.verify(
+            bearer_token(), secret=ctx.settings.secret_key, audience=ctx.settings.audience,
             now=datetime.now(UTC))
+        # A disabled account's tokens stop at once, not when they expire.
+        with ctx.sessions() as session:
+            if not is_active(session, claims.username):
+                raise AuthError("sub: the staff account is disabled or no longer exists")
     except AuthError as exc:
         return auth_problem(exc)
+    g.staff_claims = claims
     return None
 
 

@@ -1,4 +1,4 @@
-"""``hub staff add|list``: court staff accounts for the staff API and UI."""
+"""``hub staff add|disable|list``: court staff accounts for the staff API and UI."""
 
 from __future__ import annotations
 
@@ -43,6 +43,18 @@ def add_cmd(username: str, court_code: str, role: str, password_stdin: bool) -> 
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"staff account {username} added ({role}, court {court})")
+
+
+@group.command("disable", help="Disable a staff account: it can get no new token, and the "
+                               "tokens it holds stop working at once.")
+@click.argument("username")
+def disable_cmd(username: str) -> None:
+    try:
+        with session_scope(context().sessions) as session:
+            staff_accounts.disable_account(session, username, actor=cli_actor(), now=utcnow())
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"staff account {username} disabled")
 
 
 @group.command("list", help="One line per staff account: username, court, role, active.")

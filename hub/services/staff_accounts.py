@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hub.core.identifiers import parse_court_code
 from hub.core.passwords import dummy_hash, hash_password, verify_password
 from hub.db.models import StaffAccount
-from hub.errors import AuthError, Conflict, FieldProblem, InvalidRecord, InvalidValue
+from hub.errors import AuthError, Conflict, FieldProblem, InvalidRecord, InvalidValue, NotFound
 from hub.services import audit
 from hub.services.actors import Actor
 
@@ -98,6 +98,30 @@ def authenticate(session: Session, username: str, password: str) -> StaffAccount
     if not verify_password(password, account.password_hash) or not account.active:
         raise AuthError(BAD_CREDENTIALS)
     return account
+
+
+def disable_account(session: Session, username: str, *, actor: Actor,
+                    now: datetime) -> StaffAccount:
+    """Disable ``username``: no new token, and its unexpired tokens stop working at once.
+
+    :raises NotFound: no such account. :raises Conflict: already disabled.
+    """
+    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username)
+                             .with_for_update())
+    if account is None:
+        raise NotFound(f"no staff account {username!r}")
+    if not account.active:
+        raise Conflict(f"staff account {username!r} is already disabled")
+    account.active = False
+    audit.record(session, actor=actor.name, action="staff.disable", target=username,
+                 detail={}, at=now)
+    return account
+
+
+def is_active(session: Session, username: str) -> bool:
+    """Whether a staff token's account may still act (a primary-key-sized lookup)."""
+    return bool(session.scalar(select(StaffAccount.active)
+                               .where(StaffAccount.username == username)))
 
 
 def list_accounts(session: Session) -> Sequence[StaffAccount]:

@@ -22,7 +22,7 @@ from hub.core import staff_tokens
 from hub.core.staff_tokens import StaffClaims
 from hub.db.engine import session_scope
 from hub.db.migrate import upgrade
-from hub.services import partner_keys
+from hub.services import partner_keys, staff_accounts
 from hub.settings import Settings
 from tests.api.conftest import ADMIN, BASE, add_sample_records
 from tests.api_auth.keys import PartnerKeyPair, claims, make_key, sign
@@ -52,6 +52,9 @@ def fuzz_target() -> Iterator[tuple[Flask, PartnerKeyPair]]:
     with session_scope(_CTX.sessions) as s:
         partner_keys.add_key(s, "ndrc", key.public_pem, known_partners={"ndrc"}, actor=ADMIN,
                              now=datetime.now(UTC))
+        # The staff token below is for this account: its endpoints answer, not only 401.
+        staff_accounts.add_account(s, "fuzz", "京0105", "clerk", "fuzzing password 1",
+                                   actor=ADMIN, now=datetime.now(UTC))
     yield APP, key
     _CTX.engine.dispose()
     shutil.rmtree(_FOLDER, ignore_errors=True)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from hub.cli import cli
@@ -19,7 +20,8 @@ from hub.context import HubContext
 from hub.core import staff_tokens
 from hub.core.staff_tokens import StaffClaims
 from hub.db.engine import session_scope
-from hub.services import registry
+from hub.db.models import StaffAccount
+from hub.services import registry, staff_accounts
 from hub.services.actors import Actor
 from tests.api_auth.keys import claims, make_key, sign
 from tests.conftest import NOW, invoke
@@ -52,6 +54,11 @@ def bearer(token: str) -> dict[str, str]:
 
 def staff_token(ctx: HubContext, *, now: datetime | None = None, secret: str | None = None
                 ) -> str:
+    """A token for clerk wang, whose (active) account it creates if need be."""
+    with session_scope(ctx.sessions) as session:
+        if not session.scalar(select(StaffAccount.id).where(StaffAccount.username == "wang")):
+            staff_accounts.add_account(session, "wang", "京0105", "clerk", PASSWORD,
+                                       actor=Actor("cli:test"), now=datetime.now(UTC))
     return staff_tokens.issue(StaffClaims("wang", "京0105", "clerk"),
                               secret=secret or ctx.settings.secret_key,
                               audience=ctx.settings.audience, now=now or datetime.now(UTC))
@@ -201,3 +208,20 @@ def test_password_guessing_is_throttled_per_username(
     assert 1 <= int(throttled.headers["Retry-After"]) <= 15 * 60 + 1
     # Another account is not affected.
     assert log_in(client, username="li.na").status_code == 200
+
+
+def test_a_disabled_accounts_tokens_stop_at_once(
+    hub_ctx: HubContext, client: FlaskClient, runner: FlaskCliRunner,
+) -> None:
+    add_listing(hub_ctx)
+    token = staff_token(hub_ctx)
+    assert client.get(LISTING, headers=bearer(token)).status_code == 200
+    result = invoke(runner, "staff", "disable", "wang")
+    assert result.exit_code == 0, result.output
+    body = assert_401(client.get(LISTING, headers=bearer(token)), "sub")
+    assert "disabled" in body["detail"]
+    assert_401(log_in(client), "credentials")
+    again = invoke(runner, "staff", "disable", "wang")
+    assert again.exit_code == 1
+    assert "already disabled" in again.output
+    assert "no staff account" in invoke(runner, "staff", "disable", "nobody").output
