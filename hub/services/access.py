@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,7 @@ from hub.core.subjects import subject_hash
 from hub.db.engine import session_scope
 from hub.db.models import BoundPerson, ChangeEvent, Listing, PartnerAccess, Restriction
 from hub.partners.base import PartnerAdapter
+from hub.partners.projection import Row
 
 
 def record_access(factory: sessionmaker[Session], *, partner: str, endpoint: str, at: datetime,
@@ -45,7 +47,10 @@ class Disclosure:
 
 def _record_keys(session: Session, id_number: str) -> set[tuple[str, str]]:
     keys = {("listing", k) for k in session.scalars(
-        select(Listing.listing_id).where(Listing.id_number == id_number))}
+        select(Listing.listing_id).where(or_(
+            Listing.id_number == id_number,
+            # An organisation's listing names its legal representative.
+            Listing.legal_representative["id_number"].as_string() == id_number)))}
     bound = select(BoundPerson.order_id).where(BoundPerson.id_number == id_number)
     keys |= {("restriction", k) for k in session.scalars(
         select(Restriction.order_id).where(
@@ -84,7 +89,7 @@ def who_received(session: Session, id_number: str,
         adapter = adapters.get(access.partner)
         if adapter is None:
             continue
-        found = _carried(access, events, adapter)
+        found = _carried(access, events, adapter, id_number)
         if found:
             out.append(Disclosure(access.partner, access.at, access.endpoint,
                                   tuple(s for s, _k in found),
@@ -92,17 +97,28 @@ def who_received(session: Session, id_number: str,
     return out
 
 
-def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter
-             ) -> list[tuple[int, str]]:
+def _names(rows: list[Row], id_number: str) -> bool:
+    """Whether the rows a partner got hold ``id_number`` at all: an organisation's
+    record reaches a partner without its representative's ID if its fields omit them."""
+    return id_number.encode() in orjson.dumps(rows)
+
+
+def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
+             id_number: str) -> list[tuple[int, str]]:
     if access.endpoint == "changes":
         lo, hi = access.from_seq or 0, access.to_seq or 0
         return [(e.seq, e.record_key) for e in events
-                if lo < e.seq <= hi and adapter.project(e.record_kind, e.state)]
+                if lo < e.seq <= hi and _names(adapter.project(e.record_kind, e.state),
+                                               id_number)]
     # snapshot and checks: the records' last state as of the snapshot's seq / the check's time.
     last: dict[tuple[str, str], Any] = {}
     for e in events:
         if (e.seq <= (access.to_seq or 0) if access.endpoint == "snapshot"
                 else e.at <= access.at):
             last[(e.record_kind, e.record_key)] = e
-    return [(e.seq, e.record_key) for e in last.values()
-            if any(r["status"] == "active" for r in adapter.project(e.record_kind, e.state))]
+    carried = []
+    for e in last.values():
+        active = [r for r in adapter.project(e.record_kind, e.state) if r["status"] == "active"]
+        if active and _names(active, id_number):
+            carried.append((e.seq, e.record_key))
+    return carried

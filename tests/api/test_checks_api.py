@@ -19,6 +19,7 @@ from hub.services import registry
 from hub.services.access import who_received
 from tests.api.conftest import ADMIN, SignedClient, problem
 from tests.conftest import invoke
+from tests.samples import org_listing
 
 Signed = Callable[[str], SignedClient]
 CHECKS = "/api/v1/checks"
@@ -140,3 +141,15 @@ def test_who_received_from_the_command_line(signed: Signed, records: HubContext,
     assert "R-2024-000002" in lines[0]
     nobody = invoke(runner, "access", "who-received", UNLISTED)
     assert "no partner has received" in nobody.output
+
+
+def test_a_legal_representative_named_in_a_listing_was_received(
+        signed: Signed, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ADMIN, now=datetime.now(UTC))
+    assert signed("ndrc").get("/api/v1/changes").status_code == 200
+    assert signed("travelsky").get("/api/v1/changes").status_code == 200  # no listings
+    with hub_ctx.sessions() as session:
+        found = who_received(session, REPRESENTATIVE, load_adapters(hub_ctx.settings))
+    assert [(d.partner, d.endpoint, d.record_keys) for d in found] == [
+        ("ndrc", "changes", ("L-2024-000002",))]
