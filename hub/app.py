@@ -7,7 +7,6 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
-from hub.api.setup import init_api
 from hub.api.wellknown import bp as wellknown_bp
 from hub.context import HubContext
 from hub.current import hub_context
@@ -15,8 +14,14 @@ from hub.services.feed import high_water
 from hub.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, context: HubContext | None = None) -> Flask:
-    """Build the app; tests hand in a ``context`` to share its engine."""
+def create_app(settings: Settings | None = None, *, context: HubContext | None = None,
+               api: bool = True) -> Flask:
+    """Build the app; tests hand in a ``context`` to share its engine.
+
+    ``api=False`` leaves the HTTP API out (its document, limiter and Redis client):
+    the CLI's commands other than ``run`` need none of it, and it is a third of a
+    command's start-up.
+    """
     if context is None:
         context = HubContext.build(settings or Settings.from_env())
     settings = context.settings
@@ -25,7 +30,10 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # names stay readable: 张伟
     app.extensions["hub"] = context
     app.register_blueprint(wellknown_bp)
-    init_api(app, context)
+    if api:
+        from hub.api.setup import init_api  # imported only when serving
+
+        init_api(app, context)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import click
+from flask import Flask
 from flask.cli import FlaskGroup
 
 from hub.app import create_app
@@ -19,7 +21,16 @@ from hub.commands import (
 )
 from hub.commands import export as export_commands
 
-cli = FlaskGroup(create_app=lambda: create_app(), help="Joint-sanction data exchange hub.")
+#: Commands that serve or inspect the HTTP app and so need the API in it.
+SERVING = frozenset({"run", "routes", "shell"})
+
+
+def _make_app() -> Flask:
+    ctx = click.get_current_context(silent=True)
+    return create_app(api=ctx is None or ctx.command.name in SERVING)
+
+
+cli = FlaskGroup(create_app=_make_app, help="Joint-sanction data exchange hub.")
 for module in (db, listings, restrictions, audit, demo, upkeep, partners, keys, staff,
                access):
     module.register(cli)
