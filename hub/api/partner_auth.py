@@ -92,7 +92,7 @@ class PartnerGate:
         # The token's alg is already pinned to its key's; the key must also be of the
         # algorithm the partner's file names (DESIGN.md §5), so a key of the other kind,
         # registered by mistake, is refused rather than trusted.
-        alg = jwt.get_unverified_header(token.strip()).get("alg")
+        alg = jwt.get_unverified_header(token).get("alg")
         if alg != adapter.config.api.algorithm:
             raise AuthError(f"alg: {alg!r} is not the algorithm configured for partner "
                             f"{claims.partner!r} ({adapter.config.api.algorithm})")
@@ -115,7 +115,8 @@ def verify_token() -> Response | None:
         return auth_problem(exc)
     except ConfigError:
         log.exception("partner configuration is invalid; run `hub partners check`")
-        return problem(503, "the hub's partner configuration is being repaired; retry later",
+        return problem(503, "the hub cannot read its partner configuration; its operator "
+                       "sees why in the log; retry later",
                        headers={"Retry-After": "60"})
     return None
 
