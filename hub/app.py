@@ -41,6 +41,11 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         with ctx.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             seq = high_water(conn)
-        return jsonify(status="ok", database=ctx.engine.dialect.name, high_water=seq)
+        extra: dict[str, str] = {}
+        if api:
+            from hub.api.setup import api_health
+
+            extra = api_health(app)
+        return jsonify(status="ok", database=ctx.engine.dialect.name, high_water=seq, **extra)
 
     return app

@@ -61,3 +61,17 @@ def preload_partners(app: Flask) -> None:
     gate = app.extensions[EXTENSION]
     assert isinstance(gate, PartnerGate)  # noqa: S101 - set by init_api above
     gate.adapters  # noqa: B018 - loads and caches them
+
+
+def api_health(app: Flask) -> dict[str, str]:
+    """What an operator needs to see on /healthz: which replay store answers, and Redis."""
+    gate = app.extensions.get(EXTENSION)
+    if not isinstance(gate, PartnerGate):
+        return {}
+    replay = gate.replay
+    if not isinstance(replay, FallbackReplayStore):
+        return {"replay_store": "database"}
+    primary = replay.primary
+    redis_ok = isinstance(primary, RedisReplayStore) and primary.ping()
+    return {"replay_store": "database (Redis down)" if replay.on_fallback else "redis",
+            "redis": "ok" if redis_ok else "unreachable"}

@@ -104,6 +104,10 @@ class FallbackReplayStore:
     def on_fallback(self) -> bool:
         return self._on_fallback
 
+    @property
+    def primary(self) -> ReplayStore:
+        return self._primary
+
     def remember(self, jti: str, partner: str, expires_at: datetime,
                  issued_at: datetime | None = None) -> bool:
         now = self._clock()

@@ -113,3 +113,25 @@ def test_api_serves_from_the_database_while_redis_is_down(
     assert gate.replay.on_fallback
     replay = client.post("/api/v1/checks", body=BODY, token=client.last_token)
     assert "already used" in problem(replay)["detail"]
+
+
+def test_healthz_says_which_replay_store_answers(
+        hub_ctx: HubContext, partner_keys_registered: dict[str, PartnerKeyPair]) -> None:
+    assert create_app(context=hub_ctx).test_client().get("/healthz").json["replay_store"] \
+        == "database"
+    settings = dataclasses.replace(hub_ctx.settings, redis_url=DEAD_REDIS)
+    app = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
+    client = app.test_client()
+    assert client.get("/healthz").json == {
+        "status": "ok", "database": hub_ctx.engine.dialect.name, "high_water": 0,
+        "replay_store": "redis", "redis": "unreachable"}
+    SignedClient(client, partner_keys_registered["ndrc"]).post("/api/v1/checks", body=BODY)
+    assert client.get("/healthz").json["replay_store"] == "database (Redis down)"
+
+
+@pytest.mark.redis
+def test_healthz_with_redis_up(hub_ctx: HubContext, redis_url: str) -> None:
+    settings = dataclasses.replace(hub_ctx.settings, redis_url=redis_url)
+    app = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
+    health = app.test_client().get("/healthz").json
+    assert (health["replay_store"], health["redis"]) == ("redis", "ok")
