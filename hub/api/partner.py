@@ -101,13 +101,16 @@ def snapshot() -> Response:
     """Full snapshot, streamed; `X-Hub-Seq` says where to resume the feed."""
     who = caller()
     snapshots = budget("snapshot")
-    if not snapshots.spend(who.partner):
+    if not snapshots.allows(who.partner):
         return problem(429, f"at most {SNAPSHOTS} snapshots per partner: page /changes from "
                        "the last snapshot's X-Hub-Seq instead",
                        headers={"Retry-After": str(snapshots.retry_after(who.partner))})
     ctx = hub_context()
     now = datetime.now(UTC)
     snap = spool_snapshot(ctx.engine, who.adapter, now)
+    # Spent once the snapshot exists: a failure to build one costs the partner nothing
+    # (two at once may both pass the test above; the budget is a guard, not a count).
+    snapshots.spend(who.partner)
     record_access(ctx.sessions, partner=who.partner, endpoint="snapshot", at=now,
                   to_seq=snap.seq, count=snap.records)
     response = Response(_stream(snap.body), mimetype=None, content_type=snap.content_type,

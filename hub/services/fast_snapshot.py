@@ -257,20 +257,22 @@ def _write_queries(engine: Engine, conn: Connection, raw: Any, queries: list[str
                               args=(engine, snapshot, tasks, terminator, spools, errors))
     worker.start()
     try:
-        while (i := tasks.take(front=True)) is not None:
-            count += _copy_to(raw, queries[i], out, terminator)
-    finally:
-        worker.join()
         try:
-            if errors:
-                raise errors[0]
-            # The back's ranges follow the front's, in order.
-            for _i, spool, lines in sorted(spools, key=lambda s: s[0]):
-                spool.seek(0)
-                while data := spool.read(BLOCK_BYTES):
-                    out.write(data)
-                count += lines
+            while (i := tasks.take(front=True)) is not None:
+                count += _copy_to(raw, queries[i], out, terminator)
         finally:
-            for _i, spool, _lines in spools:
-                spool.close()
+            worker.join()
+        # Only once the front is whole: a front error stays the one raised, not
+        # hidden by the back's (the back's connection fails too when the server does).
+        if errors:
+            raise errors[0]
+        # The back's ranges follow the front's, in order.
+        for _i, spool, lines in sorted(spools, key=lambda s: s[0]):
+            spool.seek(0)
+            while data := spool.read(BLOCK_BYTES):
+                out.write(data)
+            count += lines
+    finally:
+        for _i, spool, _lines in spools:
+            spool.close()
     return count
