@@ -10,6 +10,7 @@ partner needs to keep its copy right (ALWAYS_FIELDS).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from hub.partners.fields import ALWAYS_FIELDS
@@ -29,16 +30,30 @@ def _active_exemptions(state: Mapping[str, Any], person: str | None) -> list[dic
     ]
 
 
+@lru_cache(maxsize=512)
+def _names(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """A row's keys in output order, each once (a partner's scope is fixed: the feed
+    projects thousands of states a page through the same few scopes)."""
+    return tuple(dict.fromkeys((*ALWAYS_FIELDS, *fields)))
+
+
 def _row(base: Mapping[str, Any], fields: Sequence[str]) -> Row:
-    return {name: base.get(name) for name in (*ALWAYS_FIELDS, *fields)}
+    return {name: base.get(name) for name in _names(tuple(fields))}
+
+
+def _state_row(state: Mapping[str, Any], fields: Sequence[str], record_type: str,
+               record_key: str) -> Row:
+    """The row of a record projected as itself: the state's values, read in place."""
+    get = state.get
+    row = {name: get(name) for name in _names(tuple(fields))}
+    row["record_type"], row["record_key"] = record_type, record_key  # ALWAYS_FIELDS
+    return row
 
 
 def project_listing(state: Mapping[str, Any], scope: Scope) -> list[Row]:
     if "listing" not in scope.records or state["subject_type"] not in scope.subjects:
         return []
-    base = dict(state)
-    base.update(record_type="listing", record_key=state["listing_id"])
-    return [_row(base, scope.fields)]
+    return [_state_row(state, scope.fields, "listing", state["listing_id"])]
 
 
 def project_restriction(state: Mapping[str, Any], scope: Scope) -> list[Row]:
@@ -46,10 +61,10 @@ def project_restriction(state: Mapping[str, Any], scope: Scope) -> list[Row]:
         return []
     order_id = state["order_id"]
     if state["subject_type"] in scope.subjects:
-        base = dict(state)
-        base.update(record_type="restriction", record_key=order_id,
-                    exemptions=_active_exemptions(state, None))
-        return [_row(base, scope.fields)]
+        row = _state_row(state, scope.fields, "restriction", order_id)
+        if "exemptions" in row:
+            row["exemptions"] = _active_exemptions(state, None)
+        return [row]
     if state["subject_type"] != "organisation" or "person" not in scope.subjects:
         return []
     # A person-only partner: the order reaches it through the persons it binds,
