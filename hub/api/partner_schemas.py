@@ -39,21 +39,20 @@ class ChangesPageSchema(ma.Schema):
     high_water = ma.fields.Integer(required=True)
 
 
-class SubjectSchema(ma.Schema):
-    id_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    # SubjectList's fast path assumes exactly this rule: tests/api/test_checks_api.py
-    # holds the two equal.
-
-
-#: SubjectSchema's rule on an ID's length, for the fast path below.
+#: An asked ID's length, in characters: SubjectSchema's rule and SubjectList's fast path.
 _ID_LENGTH: Final = (1, 64)
+
+
+class SubjectSchema(ma.Schema):
+    id_number = ma.fields.String(required=True, validate=ma.validate.Length(*_ID_LENGTH))
 
 
 class SubjectList(ma.fields.List[Any]):
     """A list of SubjectSchema objects, loaded without a schema per item when every item
     is exactly ``{"id_number": <string of 1 to 64 characters>}`` (nearly every check:
     a thousand nested loads were most of a check's validation); anything else goes
-    through SubjectSchema item by item, so errors and their paths are marshmallow's."""
+    through SubjectSchema item by item, so errors and their paths are marshmallow's
+    (tests/api/test_partner_schemas.py holds both loads equal)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any,
                      **kwargs: Any) -> list[Any]:

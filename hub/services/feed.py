@@ -67,7 +67,7 @@ def high_water(db: Session | Connection) -> int:
 
 
 #: What a reader of the feed needs of an event: not who made it nor which fields
-#: changed (decoding ``changed_fields``, a json column, was a third of a page's read).
+#: changed (``changed_fields`` is a json column, decoded for nothing on every event).
 FEED_COLUMNS: Final = ("seq", "type", "at", "reason", "record_kind", "record_key", "state")
 
 
