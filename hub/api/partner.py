@@ -31,7 +31,7 @@ from hub.api.problems import problem
 from hub.api.throttle import SNAPSHOTS, budget
 from hub.current import hub_context
 from hub.db.engine import session_scope
-from hub.services.access import record_access
+from hub.services.access import log_access, record_access
 from hub.services.acks import acknowledge
 from hub.services.changes import changes_page
 from hub.services.checks import check_subjects, hashes
@@ -152,11 +152,11 @@ def checks(body: dict[str, Any]) -> Response:
     who = caller()
     ctx = hub_context()
     ids = [s["id_number"] for s in body["subjects"]]
-    with ctx.sessions() as session:
+    with session_scope(ctx.sessions) as session:
         results = check_subjects(session, who.adapter, ids)
-    record_access(ctx.sessions, partner=who.partner, endpoint="checks", at=datetime.now(UTC),
-                  subjects=hashes(r.id_number for r in results), count=len(results),
-                  hits=sum(1 for r in results if r.matches))
+        log_access(session, partner=who.partner, endpoint="checks", at=datetime.now(UTC),
+                   subjects=hashes(r.id_number for r in results), count=len(results),
+                   hits=sum(1 for r in results if r.matches))
     return _json({"results": [{"id_number": r.id_number, "matches": r.matches}
                               for r in results]})
 

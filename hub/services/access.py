@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.subjects import subject_hash
@@ -23,13 +23,23 @@ from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
 
 
+def log_access(db: Session | Connection, *, partner: str, endpoint: str, at: datetime,
+               from_seq: int | None = None, to_seq: int | None = None,
+               subjects: str | None = None, count: int = 0, hits: int = 0) -> None:
+    """One row for one request, in the caller's transaction: what the partner is handed
+    is then on record if and only if the transaction that read it commits."""
+    db.execute(insert(PartnerAccess).values(partner=partner, endpoint=endpoint, at=at,
+                                            from_seq=from_seq, to_seq=to_seq,
+                                            subjects=subjects, count=count, hits=hits))
+
+
 def record_access(factory: sessionmaker[Session], *, partner: str, endpoint: str, at: datetime,
                   from_seq: int | None = None, to_seq: int | None = None,
                   subjects: str | None = None, count: int = 0, hits: int = 0) -> None:
-    """One row for one request, in its own short transaction."""
+    """:func:`log_access` in its own short transaction."""
     with session_scope(factory) as session:
-        session.add(PartnerAccess(partner=partner, endpoint=endpoint, at=at, from_seq=from_seq,
-                                  to_seq=to_seq, subjects=subjects, count=count, hits=hits))
+        log_access(session, partner=partner, endpoint=endpoint, at=at, from_seq=from_seq,
+                   to_seq=to_seq, subjects=subjects, count=count, hits=hits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.db.engine import session_scope
+from hub.db.models import ChangeEvent
 from hub.services import registry
 from hub.services.actors import Actor
-from hub.services.checks import active_orders, check_subjects
+from hub.services.checks import active_orders, check_subjects, portable_records, records
 from tests.conftest import NOW
 from tests.samples import org_listing, org_restriction, person_listing, person_restriction
 
@@ -55,3 +59,41 @@ def test_orders_query_uses_indexes_on_postgres(hub_ctx: HubContext) -> None:
         plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
         conn.execute(text("RESET enable_seqscan"))
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_one_statement_lookup_gives_the_portable_lookups_states(
+        hub_ctx: HubContext) -> None:
+    """PostgreSQL's single statement and the portable path read the same states, and
+    each is the record's last state in the log (persons released, exemptions of both
+    statuses, an organisation's listing with its representative, JSON columns)."""
+    _seed(hub_ctx)
+    with session_scope(hub_ctx.sessions) as s:
+        registry.grant_exemption(s, "R-2024-000002", {
+            "person": REP, "categories": ["C1"], "from": NOW.date().isoformat(),
+            "until": (NOW.date() + timedelta(days=3)).isoformat(), "reason": "illness",
+        }, actor=CLERK, now=NOW)
+        exemption = registry.grant_exemption(s, "R-2024-000002", {
+            "person": REP, "categories": ["C1"], "from": NOW.date().isoformat(),
+            "until": (NOW.date() + timedelta(days=2)).isoformat(), "reason": "funeral",
+        }, actor=CLERK, now=NOW)
+        registry.end_exemption(s, exemption, actor=CLERK, now=NOW)
+    ids = [PERSON, REP, ORG, UNLISTED]
+    with hub_ctx.sessions() as s:
+        fast = sorted(records(s, ids), key=_by_key)
+        portable = sorted(portable_records(s, ids), key=_by_key)
+        logged = {(e.record_kind, e.record_key): e.state for e in s.scalars(
+            select(ChangeEvent).order_by(ChangeEvent.seq))}
+    assert [kind for kind, _state in fast] == ["listing", "listing", "restriction",
+                                               "restriction"]
+    assert fast == portable
+    assert [s for _k, s in fast] == [logged[_by_key(r)] for r in fast]
+    (org_order,) = [s for k, s in fast if k == "restriction" and s["subject_type"] ==
+                    "organisation"]
+    assert [e["status"] for e in org_order["exemptions"]] == ["active", "ended"]
+
+
+def _by_key(record: tuple[str, dict[str, Any]]) -> tuple[str, str]:
+    kind, state = record
+    return kind, state["listing_id"] if kind == "listing" else state["order_id"]
