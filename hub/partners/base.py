@@ -37,6 +37,8 @@ class PartnerAdapter:
 
     def __init__(self, config: PartnerConfig) -> None:
         self.config = config
+        # Plain dicts, looked up for every code of every row the feed projects.
+        self._labels = tuple((f, dict(labels)) for f, labels in self.code_labels.items())
 
     @property
     def id(self) -> str:
@@ -54,10 +56,10 @@ class PartnerAdapter:
                 state["categories"]):
             return []
         rows = project(kind, state, self.config.scope)
-        for field, labels in self.code_labels.items():
+        for field, labels in self._labels:
             for row in rows:
-                if row.get(field):
-                    row[field] = [labels[code] for code in row[field]]
+                if codes := row.get(field):
+                    row[field] = [labels[code] for code in codes]
         return rows
 
     def exporter(self) -> Exporter:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
 from hub.db.engine import session_scope
+from hub.db.models import ChangeEvent
 from hub.services import registry
 from hub.services.actors import Actor
 from hub.services.feed import high_water, read_events
@@ -95,3 +98,24 @@ def test_concurrent_writers_reader_sees_every_seq_once_in_order(pg_context: HubC
         t.join()
     assert not errors
     assert seen == list(range(1, total + 1))
+
+
+def test_a_page_reads_each_event_as_the_log_holds_it(hub_ctx: HubContext) -> None:
+    """On PostgreSQL the page is read past SQLAlchemy: same events, ``at`` in UTC even
+    when the session's TimeZone is not."""
+    with session_scope(hub_ctx.sessions) as s:
+        for n in range(1, 4):
+            registry.add_listing(s, _listing(n), actor=ACTOR, now=NOW)
+        registry.remove_listing(s, "L-T-000002", reason="performed", actor=ACTOR, now=NOW)
+    with hub_ctx.sessions() as s:
+        logged = list(s.scalars(select(ChangeEvent).order_by(ChangeEvent.seq)))
+    with hub_ctx.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
+        page = read_events(conn, 1, 10)
+    assert [(e.seq, e.type, e.at, e.reason, e.record_kind, e.record_key, e.state)
+            for e in page] == [
+        (e.seq, e.type, e.at, e.reason, e.record_kind, e.record_key, e.state)
+        for e in logged[1:]]
+    assert {e.at.utcoffset() for e in page} == {timedelta(0)}
+    assert [e.type for e in page][-1] == "listing.removed"
