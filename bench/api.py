@@ -18,6 +18,7 @@ it shares the machine's cores with the server: read the ratios).
 
     .venv/bin/python bench/api.py --records 1000000 --duration 20
     .venv/bin/python bench/api.py --reuse        # keep the loaded database
+    .venv/bin/python bench/api.py --reuse --rounds 3   # interleaved; medians, ratios per round
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,6 +174,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the endpoints this many times, interleaved; report medians")
     parser.add_argument("--only", nargs="+", choices=("bare", "checks", "changes"),
                         default=["bare", "checks", "changes"])
     args = parser.parse_args()
@@ -201,8 +205,8 @@ def main() -> None:
         "checks": ("wsgi:app", CHECK_PARTNER),
         "changes": ("wsgi:app", FEED_PARTNER),
     }
-    figures: dict[str, Figure] = {}
-    for name in args.only:
+
+    def measure(name: str) -> Figure:
         app, partner = plans[name]
         port = free_port()
         server = start_server(app, port, env, args.workers, args.threads)
@@ -212,16 +216,51 @@ def main() -> None:
             jobs = [Job(name, port, partner, kid, pem, start_at, args.warmup, args.duration,
                         seed=i, high_water=top, listed=listed, unlisted=unlisted)
                     for i in range(args.clients)]
-            figures[name] = run_load(name, jobs, args.duration, server.pid,
-                                     make_url(args.database_url).database or "")
+            f: Figure = run_load(name, jobs, args.duration, server.pid,
+                                 make_url(args.database_url).database or "")
         finally:
             stop_server(server)
-        f = figures[name]
         print(f"  {name:8} {f.rps:8.1f} req/s  p50 {f.p50_ms:7.1f} ms  p99 {f.p99_ms:7.1f} ms"
               f"  CPU/request: web {f.web_cpu_ms:5.1f} ms, db {f.db_cpu_ms:5.1f} ms"
               f"  ({f.requests} requests, {f.errors} errors; clients used "
               f"{f.client_cores:.2f} cores, other processes {f.other_cores:.2f})", flush=True)
-    report(figures)
+        return f
+
+    rounds: list[dict[str, Figure]] = []
+    for i in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {i + 1} of {args.rounds}", flush=True)
+        rounds.append({name: measure(name) for name in args.only})
+    if args.rounds == 1:
+        report(rounds[0])
+    else:
+        summary(rounds)
+
+
+def summary(rounds: list[dict[str, Figure]]) -> None:
+    """Each endpoint's median over the rounds, its ratio taken against the bare run of
+    the same round: the machine's speed drifts between phases, less within a round."""
+    print("\n| endpoint | req/s (median) | p50 ms | p99 ms | req/s vs bare, each round "
+          "| median | web + db CPU ms/req | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in rounds[0]:
+        figs = [r[name] for r in rounds]
+        med = {k: statistics.median(getattr(f, k) for f in figs)
+               for k in ("rps", "p50_ms", "p99_ms", "web_cpu_ms", "db_cpu_ms")}
+        ratios = [r[name].rps / r["bare"].rps for r in rounds if "bare" in r]
+        ratio = statistics.median(ratios) if ratios else None
+        each = " / ".join(f"{x:.0%}" for x in ratios) or "-"
+        if name == "checks" and ratio is not None:
+            met = med["p99_ms"] < TARGETS["checks_p99_ms"] and ratio >= TARGETS["checks_ratio"]
+            target = f"p99 < 50 ms and >= 50% of bare: {'met' if met else 'not met'}"
+        elif name == "changes" and ratio is not None:
+            met = ratio >= TARGETS["changes_ratio"]
+            target = f">= 25% of bare: {'met' if met else 'not met'}"
+        else:
+            target = "baseline" if name == "bare" else "-"
+        print(f"| {name} | {med['rps']:.1f} | {med['p50_ms']:.1f} | {med['p99_ms']:.1f} | "
+              f"{each} | {f'{ratio:.0%}' if ratio is not None else '-'} | "
+              f"{med['web_cpu_ms']:.1f} + {med['db_cpu_ms']:.1f} | {target} |")
 
 
 def report(figures: dict[str, Figure]) -> None:
