@@ -14,6 +14,8 @@ _FALSE = {"0", "false", "no", "off"}
 #: The repo's ``config/partners``; computed here, not imported from hub.config,
 #: because settings is the foundation layer.
 _REPO_PARTNERS_PATH = Path(__file__).resolve().parent.parent / "config" / "partners"
+#: Swagger UI for ``/api/docs`` when ``HUB_SWAGGER_UI_URL`` is not set.
+SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -48,6 +50,9 @@ class Settings:
     public_url: str | None = None
     #: Folder of ``<id>.toml`` partner files; overrides live in ``instance_path/partners``.
     partners_path: Path = _REPO_PARTNERS_PATH
+    #: ``HUB_SWAGGER_UI_URL``: where ``/api/docs`` loads Swagger UI from; a network
+    #: without the internet points it at its own copy of ``swagger-ui-dist``.
+    swagger_ui_url: str = SWAGGER_UI_CDN
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,4 +71,6 @@ class Settings:
             four_eyes=_flag(env, "HUB_FOUR_EYES", default=True),
             public_url=env.get("HUB_PUBLIC_URL") or None,
             partners_path=Path(env.get("HUB_PARTNERS_PATH") or _REPO_PARTNERS_PATH).resolve(),
+            # Swagger UI appends file names to it: the folder, with its slash.
+            swagger_ui_url=(env.get("HUB_SWAGGER_UI_URL") or SWAGGER_UI_CDN).rstrip("/") + "/",
         )

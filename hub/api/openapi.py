@@ -74,7 +74,7 @@ class HubApi(Api):  # type: ignore[misc]
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
-def make_api(app: Flask) -> HubApi:
+def make_api(app: Flask, swagger_ui_url: str) -> HubApi:
     app.config.update(
         API_TITLE="Joint-sanction data exchange hub",
         API_VERSION="v1",
@@ -82,7 +82,7 @@ def make_api(app: Flask) -> HubApi:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="v1/openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        OPENAPI_SWAGGER_UI_URL=swagger_ui_url,
     )
     api = HubApi(app, spec_kwargs={"info": {"description": (
         "Partners sign every request with their own key (see the signing guide in "

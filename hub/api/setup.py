@@ -46,7 +46,7 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     limiter.limit(caller_rate_limit, key_func=caller_partner)(partner.bp)
     limiter.init_app(app)
     app.extensions[THROTTLES] = make_budgets(limiter.limiter)
-    api = make_api(app)
+    api = make_api(app, settings.swagger_ui_url)
     api.register_blueprint(partner.bp)
     api.register_blueprint(staff.bp)
     app.register_error_handler(HubError, hub_error_problem)

@@ -109,3 +109,17 @@ def test_document_and_docs_page_are_served(fuzz_target: tuple[Flask, PartnerKeyP
     page = client.get("/api/docs")
     assert page.status_code == 200
     assert b"swagger-ui" in page.data
+
+
+def test_the_docs_page_loads_swagger_ui_from_the_configured_copy(
+        hub_ctx: HubContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network without the internet serves Swagger UI itself: the page names its copy."""
+    monkeypatch.setenv("HUB_SWAGGER_UI_URL", "https://static.hub.internal/swagger-ui")
+    monkeypatch.setenv("HUB_DATABASE_URL", hub_ctx.settings.database_url)
+    monkeypatch.setenv("HUB_INSTANCE_PATH", str(hub_ctx.settings.instance_path))
+    config = Settings.from_env()
+    assert config.swagger_ui_url == "https://static.hub.internal/swagger-ui/"
+    page = create_app(config).test_client().get("/api/docs")
+    assert page.status_code == 200
+    assert b"https://static.hub.internal/swagger-ui/swagger-ui-bundle.js" in page.data
+    assert b"cdn.jsdelivr.net" not in page.data
