@@ -677,7 +677,9 @@ def restriction_query(fmt: Format, scope: Scope, keys: KeyRange = ALL_KEYS) -> s
         f"SELECT r.order_id, b.position, {_columns(fmt, expanded, labels, shape)} "
         f"FROM restrictions r JOIN bound_persons b ON b.order_id = r.order_id{ex_joins} "
         f"WHERE r.status = 'active' AND r.subject_type = 'organisation' "
-        f"AND b.released_on IS NULL{wanted}")
+        # The range on b as well: the persons of the range's orders are read by index,
+        # not all of them once per range.
+        f"AND b.released_on IS NULL{wanted}{_range('b.order_id', keys)}")
     cols = ", ".join(f"u.c{i}" for i, v in enumerate(shape)
                      if v.kind != "const" or fmt.const_columns) or "1 AS c"
     inner = f"SELECT {cols} FROM ({union}) AS u ORDER BY u.k, u.p"
