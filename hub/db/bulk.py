@@ -43,13 +43,17 @@ class _CopyFeeder:
         self._thread.start()
 
     def _run(self) -> None:
+        ended = False  # the producer's None was taken: nothing more will be put
         try:
             with self._raw.cursor() as cur, cur.copy(self._sql) as copy:
                 while (block := self._queue.get()) is not None:
                     copy.write(block)
+                ended = True
+            # The server reports a bad line when the COPY ends, after the None: waiting
+            # for another one here would hang the import for ever.
         except BaseException as exc:  # re-raised in the caller's thread by close()
             self._error = exc
-            while self._queue.get() is not None:  # unblock a producer waiting on put()
+            while not ended and self._queue.get() is not None:  # unblock a waiting put()
                 pass
 
     def send(self, block: bytes) -> None:
