@@ -28,6 +28,7 @@ from hub.api.partner_schemas import (
     ChecksResponse,
 )
 from hub.api.problems import problem
+from hub.api.text_fields import PATTERN
 from hub.api.throttle import SNAPSHOTS, budget
 from hub.current import hub_context
 from hub.db.engine import session_scope
@@ -166,7 +167,8 @@ _ACK_BODY: Final = {"required": True, "content": {"application/json": {"schema":
     {"type": "object", "required": ["through_seq"], "additionalProperties": False,
      "properties": {"through_seq": {"type": "integer", "minimum": 0}}},
     {"type": "object", "required": ["batch_id"], "additionalProperties": False,
-     "properties": {"batch_id": {"type": "string", "minLength": 1, "maxLength": 160}}},
+     "properties": {"batch_id": {"type": "string", "minLength": 1, "maxLength": 160,
+                                 "pattern": PATTERN}}},
 ]}}}}
 
 

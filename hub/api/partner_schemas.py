@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import marshmallow as ma
 
+from hub.api.text_fields import StoredText
 from hub.services.changes import MAX_LIMIT
 from hub.services.checks import MAX_SUBJECTS
 
@@ -44,12 +45,12 @@ _ID_LENGTH: Final = (1, 64)
 
 
 class SubjectSchema(ma.Schema):
-    id_number = ma.fields.String(required=True, validate=ma.validate.Length(*_ID_LENGTH))
+    id_number = StoredText(*_ID_LENGTH, required=True)
 
 
 class SubjectList(ma.fields.List[Any]):
     """A list of SubjectSchema objects, loaded without a schema per item when every item
-    is exactly ``{"id_number": <string of 1 to 64 characters>}`` (nearly every check:
+    is exactly ``{"id_number": <printable string of 1 to 64 characters>}`` (nearly every check:
     a thousand nested loads were most of a check's validation); anything else goes
     through SubjectSchema item by item, so errors and their paths are marshmallow's
     (tests/api/test_partner_schemas.py holds both loads equal)."""
@@ -60,7 +61,7 @@ class SubjectList(ma.fields.List[Any]):
         if isinstance(value, list) and all(
                 type(item) is dict and len(item) == 1
                 and type(number := item.get("id_number")) is str
-                and low <= len(number) <= high for item in value):
+                and low <= len(number) <= high and number.isprintable() for item in value):
             return [{"id_number": item["id_number"]} for item in value]
         return super()._deserialize(value, attr, data, **kwargs)
 
@@ -95,7 +96,7 @@ class ChecksResponse(ma.Schema):
 class AckRequest(ma.Schema):
     # strict: a float such as 2.5 (or 1e-42) is refused, not truncated to a seq.
     through_seq = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0))
-    batch_id = ma.fields.String(validate=ma.validate.Length(min=1, max=160))
+    batch_id = StoredText(1, 160)
 
     @ma.validates_schema
     def _one_of(self, data: dict[str, Any], **_kwargs: Any) -> None:

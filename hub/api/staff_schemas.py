@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from hub.api.text_fields import StoredText
 from hub.core.records import LISTING_STATE_FIELDS
 from hub.core.staff_tokens import LIFETIME
 from hub.services.staff_accounts import MAX_PASSWORD
 
 
 class TokenRequest(ma.Schema):
-    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    password = ma.fields.String(required=True,
-                                validate=ma.validate.Length(min=1, max=MAX_PASSWORD))
+    username = StoredText(1, 64, required=True)
+    password = StoredText(1, MAX_PASSWORD, required=True)
 
 
 class TokenResponse(ma.Schema):

@@ -19,6 +19,7 @@ from hub.core.identifiers import (
     parse_court_code,
     upgrade_resident_id15,
 )
+from hub.core.text import unstorable
 from hub.errors import FieldProblem, InvalidRecord, InvalidValue
 
 # fmt: off
@@ -172,6 +173,9 @@ def _text(
         if text:
             if max_len and len(text) > max_len:
                 _bad(p, field, f"is {len(text)} characters long; at most {max_len}")
+                return None
+            if (why := unstorable(text)) is not None:
+                _bad(p, field, why)
                 return None
             return text
         value = None
@@ -381,7 +385,7 @@ def _subject(
     v = get("name")
     out["name"] = (
         t
-        if type(v) is str and (t := v.strip()) and len(t) <= _NAME_MAX
+        if type(v) is str and (t := v.strip()) and len(t) <= _NAME_MAX and t.isprintable()
         else _text(v, "name", p, required=True, max_len=_NAME_MAX)
     )
     v = get("id_type")
@@ -390,7 +394,8 @@ def _subject(
     )
     confirmed = out["id_confirmed"] = _flag(get("id_confirmed"), "id_confirmed", p)
     v = get("id_number")
-    number = t if type(v) is str and (t := v.strip()) else _text(v, "id_number", p, required=True)
+    number = (t if type(v) is str and (t := v.strip()) and t.isprintable()
+              else _text(v, "id_number", p, required=True))
     if id_type is not None and subject_type is not None:
         allowed = _PERSON_ID_TYPES if is_person else _ORG_ID_TYPES
         if id_type not in allowed:
@@ -518,7 +523,8 @@ def _travel_documents(value: object, p: Problems) -> list[dict[str, str]]:
 def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
     get = raw.get
     v = get("court_code")
-    court_code = t if type(v) is str and (t := v.strip()) else _text(v, "court_code", p, True)
+    court_code = (t if type(v) is str and (t := v.strip()) and t.isprintable()
+                  else _text(v, "court_code", p, True))
     if court_code is not None:
         try:
             court_code = parse_court_code(court_code)
@@ -527,7 +533,8 @@ def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
             court_code = None
     out["court_code"] = court_code
     v = get("case_number")
-    case = t if type(v) is str and (t := v.strip()) else _text(v, "case_number", p, True)
+    case = (t if type(v) is str and (t := v.strip()) and t.isprintable()
+            else _text(v, "case_number", p, True))
     key = None
     if case is not None:
         try:
@@ -546,7 +553,8 @@ def _texts(get: Callable[[str], Any], out: dict[str, Any], p: Problems, spec: _T
     """Read several free-text fields: (name, required, maximum length or 0)."""
     for field, required, max_len in spec:
         v = get(field)
-        if type(v) is str and (t := v.strip()) and (not max_len or len(t) <= max_len):
+        if (type(v) is str and (t := v.strip()) and (not max_len or len(t) <= max_len)
+                and t.isprintable()):
             out[field] = t
         else:
             out[field] = _text(v, field, p, required=required, max_len=max_len)

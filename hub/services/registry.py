@@ -27,6 +27,7 @@ from hub.core.rules import (
     validate_listing,
     validate_restriction,
 )
+from hub.core.text import unstorable
 from hub.core.timeutil import court_date
 from hub.db.models import BoundPerson, ChangeEvent, Exemption, Listing, Restriction
 from hub.errors import Conflict, FieldProblem, InvalidRecord, InvalidValue, NotFound
@@ -47,7 +48,9 @@ def _reason(kind: str, code: str) -> str:
 
 
 def get_listing(session: Session, listing_id: str, *, lock: bool = False) -> Listing:
-    listing = session.get(Listing, listing_id, with_for_update=lock or None)
+    # A key no record can hold names none (and PostgreSQL would refuse to look it up).
+    listing = (None if unstorable(listing_id)
+               else session.get(Listing, listing_id, with_for_update=lock or None))
     if listing is None:
         raise NotFound(f"no listing {listing_id}")
     return listing
@@ -173,7 +176,8 @@ def expire_listing(
 
 
 def get_restriction(session: Session, order_id: str, *, lock: bool = False) -> Restriction:
-    restriction = session.get(Restriction, order_id, with_for_update=lock or None)
+    restriction = (None if unstorable(order_id)
+                   else session.get(Restriction, order_id, with_for_update=lock or None))
     if restriction is None:
         raise NotFound(f"no restriction order {order_id}")
     return restriction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -761,3 +762,55 @@ def test_code_lists_match_the_domain() -> None:
             assert label.zh
     with pytest.raises(TypeError):
         codes.BEHAVIOUR_LABELS["B7"] = codes.BEHAVIOUR_LABELS["B1"]  # type: ignore[index]
+
+
+def _with(record: dict[str, Any], path: str, value: str) -> dict[str, Any]:
+    """``record`` with the text at ``path`` (``a.b``, ``a.0.b``) replaced by ``value``."""
+    *parents, last = path.split(".")
+    node: Any = record
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    node[last] = value
+    return record
+
+
+_TEXT_FIELDS = [
+    (samples.person_listing, validate_listing, path) for path in (
+        "name", "id_number", "court_code", "court_name", "case_number", "basis_issuer",
+        "basis_number", "obligation")
+] + [
+    (samples.org_listing, validate_listing, "legal_representative.name"),
+    (samples.org_restriction, validate_restriction, "name"),
+    (samples.org_restriction, validate_restriction, "bound_persons.0.name"),
+]
+
+
+@pytest.mark.parametrize(("bad", "shown"), [
+    ("\x00", "control character U+0000"), ("\x1b", "control character U+001B"),
+    ("\ud800", "lone surrogate (U+D800"),
+])
+@pytest.mark.parametrize(("sample", "validate", "path"), _TEXT_FIELDS,
+                         ids=[f"{v.__name__}:{p}" for _s, v, p in _TEXT_FIELDS])
+def test_text_a_database_or_a_file_cannot_hold_is_refused_by_name(
+        sample: Any, validate: Any, path: str, bad: str, shown: str) -> None:
+    """NUL cannot be kept by PostgreSQL, a lone surrogate by any UTF-8 or GB18030 file,
+    and XML carries no C0 control: each would fail a write or a partner's batch later."""
+    original = _path_value(sample(), path)
+    found = refused(_with(sample(), path, original[:1] + bad + original[1:]), validate)
+    field = re.sub(r"\.(\d+)", r"[\1]", path)  # bound_persons[0].name
+    assert list(found) == [field]
+    assert shown in found[field]
+    assert "at character 2" in found[field]
+
+
+def _path_value(record: dict[str, Any], path: str) -> str:
+    node: Any = record
+    for key in path.split("."):
+        node = node[int(key)] if key.isdigit() else node[key]
+    return str(node)
+
+
+def test_tabs_and_line_breaks_stay_in_free_text() -> None:
+    listing = validate_listing(person_listing(obligation="偿还借款\n本金\t50000元\r\n及利息"),
+                               today=TODAY)
+    assert listing["obligation"] == "偿还借款\n本金\t50000元\r\n及利息"

@@ -1,0 +1,29 @@
+"""Characters no stored text may hold: C0 controls other than TAB, LF and CR, and lone
+surrogates.
+
+PostgreSQL cannot keep NUL in text, no UTF-8 or GB18030 file can carry a lone
+surrogate, and XML 1.0 carries neither nor the other C0 controls: a value holding
+one would fail its write, or a partner's batch, long after it was accepted. They
+carry no meaning in a name, a case number or an ID, so they are refused at the door.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_UNSTORABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored, naming the first bad character; ``None`` if it can."""
+    if text.isprintable():  # one C pass settles nearly every value
+        return None
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    code, at = ord(found.group()), found.start() + 1
+    if 0xD800 <= code <= 0xDFFF:
+        return f"holds a lone surrogate (U+{code:04X}, at character {at}), which is no character"
+    return (f"holds the control character U+{code:04X} at character {at}; text may hold "
+            "tabs and line breaks but no other control characters")
