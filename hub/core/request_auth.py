@@ -14,6 +14,7 @@ import jwt
 from jwt.exceptions import InvalidSignatureError, PyJWTError
 
 from hub.core.signing import b64url
+from hub.core.text import unstorable
 from hub.errors import AuthError
 
 #: The only algorithms a partner key may have; everything else (none, HS*, RS*) is refused.
@@ -74,7 +75,8 @@ def verify_partner_token(
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise AuthError("kid: missing from the header")
-    key = keys(kid)
+    # Read before any signature is checked: a kid no key can have is not looked up.
+    key = None if unstorable(kid) else keys(kid)
     if key is None:
         raise AuthError(f"kid: unknown kid {kid!r}")
     if key.revoked:
@@ -93,6 +95,8 @@ def verify_partner_token(
         raise AuthError("jti: missing")
     if len(jti) > 255:
         raise AuthError("jti: longer than 255 characters")
+    if (why := unstorable(jti)) is not None:
+        raise AuthError(f"jti: {why}")
     _check_str(payload, "htm", method.upper(), "the request method")
     _check_htu(payload.get("htu"), url)
     _check_body(payload.get("body_sha256"), body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -165,3 +166,24 @@ def test_refused_request_does_not_use_up_its_jti(signed: Signed) -> None:
 def test_body_is_not_parsed_before_the_token_passes(signed: Signed) -> None:
     # A malformed body with a bad token: the answer is about the token, not the body.
     refused(signed("ndrc").post(CHECKS, body=b"{not json", aud="another-hub"), "aud")
+
+
+@pytest.mark.parametrize("kid", ["\x00", "k\x1bid", "\ud800"])
+def test_a_kid_no_key_can_have_is_unknown(signed: Signed, kid: str) -> None:
+    """The kid is read before any signature is checked: whatever a caller puts there is
+    a 401, never a lookup PostgreSQL refuses (a 500)."""
+    client = signed("ndrc")
+    payload = claims(client.key, datetime.now(UTC), body=BODY, url=BASE + CHECKS)
+    if kid == "\ud800":  # no JSON encoder writes a lone surrogate: the header by hand
+        header = base64.urlsafe_b64encode(b'{"alg":"EdDSA","kid":"\\ud800"}').rstrip(b"=")
+        genuine = sign(client.key, payload)
+        token = header.decode() + genuine[genuine.index("."):]
+    else:
+        token = sign(client.key, payload, kid=kid)
+    refused(client.post(CHECKS, body=BODY, token=token), "kid")
+
+
+@pytest.mark.parametrize("jti", ["\x00", "j\x1bti"])
+def test_a_jti_no_store_can_keep_is_refused(signed: Signed, jti: str) -> None:
+    client = signed("ndrc")
+    refused(client.post(CHECKS, body=BODY, jti=jti), "jti")
