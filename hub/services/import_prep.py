@@ -48,6 +48,13 @@ class Rejection:
         return "; ".join(f"line {self.line}: {p.field}: {p.reason}" for p in self.problems)
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A CSV record whose bytes are not text in the file's encoding: why, for its line."""
+
+    reason: str
+
+
 @dataclass(slots=True)
 class Prepared:
     """A valid line, ready to write: encoded for COPY (bytes) or executemany (tuples)."""
@@ -78,7 +85,8 @@ class ChunkJob:
 
 
 def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | Rejection:
-    """JSON bytes or CSV cells to an import mapping; a Rejection says why not."""
+    """JSON bytes or CSV cells (or why they are unreadable) to an import mapping; a
+    Rejection says why not."""
     if header is None:
         try:
             obj = orjson.loads(payload)
@@ -87,6 +95,8 @@ def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | R
         if not isinstance(obj, dict):
             return Rejection(0, (FieldProblem("(line)", "not a JSON object"),))
         return obj
+    if isinstance(payload, Unreadable):
+        return Rejection(0, (FieldProblem("(line)", payload.reason),))
     if len(payload) != len(header):
         reason = f"has {len(payload)} cells, the header has {len(header)}"
         return Rejection(0, (FieldProblem("(line)", reason),))

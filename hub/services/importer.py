@@ -49,6 +49,7 @@ from hub.services.import_prep import (
     Prepared,
     Rejected,
     Rejection,
+    Unreadable,
     parse_item,
     prepare_chunk,
 )
@@ -116,10 +117,35 @@ class _Csv:
     items: Iterator[Item]
 
 
+def _undecodable(raw: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
+    hint = ("" if encoding.lower().replace("-", "") == "gb18030"
+            else "; a file from an older system may be GB18030: --encoding gb18030")
+    return (f"not valid {exc.encoding.upper()} text at byte {exc.start + 1} of the line "
+            f"(0x{raw[exc.start]:02X}){hint}")
+
+
 def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
-    text_stream = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = csv.reader(text_stream)
+    """The file's records, each physical line decoded strictly on its own (a newline
+    byte is never inside a UTF-8 or GB18030 character): a line that is not text is
+    its record's rejection, named by line, not a traceback halfway through the file.
+
+    :raises InvalidRecord: the header line is not text in ``encoding``.
+    """
+    bad: dict[int, str] = {}  # physical line number -> why it is not text
+
+    def lines() -> Iterator[str]:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                yield raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                bad[number] = _undecodable(raw, exc, encoding)
+                yield raw.decode(encoding, errors="replace")
+
+    reader = csv.reader(lines())
     header = next(reader, None) or []
+    if bad:
+        raise InvalidRecord([FieldProblem("(header)", f"line {n}: {why}")
+                             for n, why in bad.items()])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
 
@@ -130,13 +156,12 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
         return out.getvalue()
 
     def items() -> Iterator[Item]:
-        try:
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    yield reader.line_num, line_of(cells), cells
-        finally:
-            # Closing the wrapper would close the caller's file, still needed for tell().
-            text_stream.detach()
+        last = reader.line_num  # a quoted record may span several physical lines
+        for cells in reader:
+            first, last = last + 1, reader.line_num
+            if any(c.strip() for c in cells):
+                why = next((bad[n] for n in range(first, last + 1) if n in bad), None)
+                yield last, line_of(cells), cells if why is None else Unreadable(why)
 
     return _Csv(tuple(h.strip() for h in header), line_of(header), items())
 

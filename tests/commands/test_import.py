@@ -209,3 +209,55 @@ def test_a_bulk_import_refreshes_the_planner_statistics(
                                   "WHERE relname = 'listings'")).scalar()
     assert after is not None
     assert before is None or after > before
+
+
+def test_a_csv_line_that_is_not_utf8_is_a_bad_line_not_a_traceback(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    src = write_csv(tmp_path / "u.csv", good_listings(3))
+    lines = src.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace("张伟".encode(), "张伟".encode("gb18030"))  # record 2
+    src.write_bytes(b"\n".join(lines))
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code == 1
+    assert "u.csv: line 3: (line): not valid UTF-8 text at byte" in result.output
+    assert "--encoding gb18030" in result.output
+    assert "1 bad line(s) of 3: nothing was imported" in result.output
+    assert "Traceback" not in result.output
+    assert count(hub_ctx, Listing) == 0
+    result = invoke(runner, "listings", "import", src, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    assert count(hub_ctx, Listing) == 2
+
+
+def test_a_gb18030_csv_imports_with_its_encoding_and_names_it_without(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    utf8 = write_csv(tmp_path / "g.csv", good_listings(2))
+    # A quoted cell spanning two physical lines: its record is the line it ends on.
+    records = utf8.read_text(encoding="utf-8").replace(
+        "偿还借款本金", '"偿还借款\n本金', 1).replace("及利息,", '及利息",', 1)
+    src = tmp_path / "g18030.csv"
+    src.write_bytes(records.encode("gb18030"))
+    refused = invoke(runner, "listings", "import", src)
+    assert refused.exit_code == 1
+    assert "g18030.csv: line 3: (line): not valid" in refused.output  # lines 2-3: one record
+    assert "g18030.csv: line 4: (line): not valid" in refused.output
+    result = invoke(runner, "listings", "import", src, "--encoding", "gb18030")
+    assert result.exit_code == 0, result.output
+    with hub_ctx.sessions() as s:
+        obligations = s.scalars(select(Listing.obligation).order_by(Listing.listing_id)).all()
+    assert obligations[0].startswith("偿还借款\n本金")
+
+
+def test_a_csv_header_that_is_not_text_stops_the_import(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    src = tmp_path / "h.csv"
+    src.write_bytes("名称,listing_id\n".encode("gb18030") + b"x,L-1\n")
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code != 0
+    assert "(header): line 1: not valid UTF-8 text" in result.output
+    assert "Traceback" not in result.output
+    assert count(hub_ctx, Listing) == 0
