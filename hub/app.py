@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from hub.api.json_provider import JsonProvider
 from hub.api.wellknown import bp as wellknown_bp
 from hub.context import HubContext
 from hub.current import hub_context
@@ -27,7 +28,8 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
     settings = context.settings
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(SECRET_KEY=settings.secret_key)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # names stay readable: 张伟
+    app.json = JsonProvider(app)
+    app.json.ensure_ascii = False  # names stay readable: 张伟
     app.extensions["hub"] = context
     app.register_blueprint(wellknown_bp)
     if api:

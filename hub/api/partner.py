@@ -15,11 +15,13 @@ from typing import IO, Any, Final, cast
 import marshmallow as ma
 import orjson
 from flask import Response, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from hub.api.json_body import Blueprint
 from hub.api.openapi import PARTNER_SECURITY
 from hub.api.partner_auth import BLUEPRINT, caller, remember_jti
 from hub.api.partner_schemas import (
+    MAX_SEQ,
     AckRequest,
     AckResponse,
     ChangesPageSchema,
@@ -165,7 +167,7 @@ def checks(body: dict[str, Any]) -> Response:
 #: One of the two forms, exactly; marshmallow has no oneOf, so the body is written out.
 _ACK_BODY: Final = {"required": True, "content": {"application/json": {"schema": {"oneOf": [
     {"type": "object", "required": ["through_seq"], "additionalProperties": False,
-     "properties": {"through_seq": {"type": "integer", "minimum": 0}}},
+     "properties": {"through_seq": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}}},
     {"type": "object", "required": ["batch_id"], "additionalProperties": False,
      "properties": {"batch_id": {"type": "string", "minLength": 1, "maxLength": 160,
                                  "pattern": PATTERN}}},

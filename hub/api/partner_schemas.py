@@ -93,9 +93,14 @@ class ChecksResponse(ma.Schema):
     results = ma.fields.List(ma.fields.Nested(CheckResultSchema), required=True)
 
 
+#: The change log's seq is a bigint; beyond it a number is no seq (and past 2**64
+#: orjson reads it as a float).
+MAX_SEQ: Final = 2**63 - 1
+
+
 class AckRequest(ma.Schema):
     # strict: a float such as 2.5 (or 1e-42) is refused, not truncated to a seq.
-    through_seq = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0))
+    through_seq = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_SEQ))
     batch_id = StoredText(1, 160)
 
     @ma.validates_schema

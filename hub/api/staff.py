@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
+from hub.api.json_body import Blueprint
 from hub.api.openapi import STAFF_SECURITY
 from hub.api.problems import auth_problem, problem
 from hub.api.staff_auth import BLUEPRINT, verify_staff_token
