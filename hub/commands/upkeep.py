@@ -16,7 +16,11 @@ from hub.services.expiry import run_expiry
               help="Act as of this instant (default now); for catching up or testing.")
 @with_appcontext
 def expire(at: str | None) -> None:
-    now = utcnow() if at is None else datetime.fromisoformat(at)
+    try:
+        now = utcnow() if at is None else datetime.fromisoformat(at)
+    except ValueError:
+        raise click.BadParameter(f"{at!r} is not an ISO 8601 date and time, e.g. "
+                                 "2026-12-03T00:00:00+08:00", param_hint="--at") from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     report = run_expiry(context().sessions, now=now)

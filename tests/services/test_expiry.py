@@ -61,3 +61,11 @@ def test_exemption_ends_by_itself_once(hub_ctx: HubContext, runner: FlaskCliRunn
         last = s.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc())).first()
         assert last is not None
         assert last.state["exemptions"][0]["status"] == "ended"
+
+
+def test_an_instant_that_is_not_iso_8601_is_a_usage_error(hub_ctx: HubContext,
+                                                          runner: FlaskCliRunner) -> None:
+    result = invoke(runner, "expire", "--at", "03/12/2026")
+    assert result.exit_code == 2
+    assert "Invalid value for --at: '03/12/2026' is not an ISO 8601" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
