@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from hub.commands.common import cli_actor, context, utcnow
-from hub.errors import InvalidRecord
+from hub.errors import Conflict, InvalidRecord
 from hub.services.importer import Rejection, import_records
 
 
@@ -32,6 +32,11 @@ def run_import(kind: str, file: Path, skip_invalid: bool, correction_reason: str
             )
     except InvalidRecord as exc:
         raise click.UsageError(str(exc)) from exc
+    except Conflict as exc:
+        raise click.ClickException(
+            f"{file.name}: another import or a clerk wrote a record of this file while it "
+            f"ran ({exc}); nothing was imported. Run the import again: the records already "
+            "there then count as unchanged or as corrections.") from exc
     if not report.committed:
         click.echo(
             f"{report.rejected} bad line(s) of {report.lines}: nothing was imported. "

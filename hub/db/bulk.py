@@ -15,20 +15,44 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import psycopg
 from sqlalchemy import Connection
 
 from hub.db.copytext import copy_text
 from hub.db.models import ChangeEvent
+from hub.errors import Conflict
 
 #: Bytes handed to COPY at once; one write per line would wait on the socket each time.
 _BLOCK = 1 << 20
 _EVENT_COLUMNS = ("seq", "type", "record_kind", "record_key", "state", "at", "actor")
+
+
+def _taken(exc: BaseException) -> Conflict | None:
+    """A row whose key another writer committed while this one ran, as a Conflict
+    naming the key; ``None`` for any other failure."""
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return Conflict(exc.diag.message_detail or str(exc))
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        return Conflict(str(exc))
+    return None
+
+
+@contextlib.contextmanager
+def _keys_checked() -> Iterator[None]:
+    """:raises Conflict: a key was taken meanwhile (the import's lookups ran before)."""
+    try:
+        yield
+    except Exception as exc:
+        if (conflict := _taken(exc)) is not None:
+            raise conflict from exc
+        raise
 
 
 class _CopyFeeder:
@@ -66,7 +90,8 @@ class _CopyFeeder:
             self._queue.put(None)
             self._thread.join()
         if self._error is not None:
-            raise self._error
+            with _keys_checked():
+                raise self._error
 
 
 class BulkWriter:
@@ -95,7 +120,8 @@ class BulkWriter:
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
         cur = self._raw.cursor()
         try:
-            cur.executemany(sql, rows)
+            with _keys_checked():
+                cur.executemany(sql, rows)
         finally:
             cur.close()
 
@@ -129,13 +155,16 @@ class BulkWriter:
         spool.write(b"".join(rows))
 
     def finish(self) -> None:
-        """Wait for the main stream, then write the deferred rows."""
+        """Wait for the main stream, then write the deferred rows.
+
+        :raises Conflict: a row's key was committed by another writer meanwhile.
+        """
         if self._feeder is not None:
             feeder, self._feeder = self._feeder, None
             feeder.close()
         for sql, spool in self._deferred.items():
             spool.seek(0)
-            with self._raw.cursor() as cur, cur.copy(sql) as copy:
+            with _keys_checked(), self._raw.cursor() as cur, cur.copy(sql) as copy:
                 while block := spool.read(_BLOCK):
                     copy.write(block)
             spool.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from hub.context import HubContext
 from hub.core import demo
 from hub.core.flat import flatten_record
 from hub.db.models import ChangeEvent, Listing, Restriction
-from hub.services import importer
+from hub.services import importer, registry
 from hub.services.actors import Actor
 from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_listing
@@ -261,3 +262,33 @@ def test_a_csv_header_that_is_not_text_stops_the_import(
     assert "(header): line 1: not valid UTF-8 text" in result.output
     assert "Traceback" not in result.output
     assert count(hub_ctx, Listing) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_record_another_writer_adds_meanwhile_is_a_conflict_not_a_traceback(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(3)
+    src = write_jsonl(tmp_path / "c.jsonl", records)
+    # A clerk's session holds L-2024-000002, uncommitted: the import's lookups cannot
+    # see it, and its COPY waits on that key until the clerk commits, a second later.
+    clerk = hub_ctx.sessions()
+    clerk.begin()
+    registry.add_listing(clerk, records[1], actor=Actor("staff:wang", "京0105"),
+                         now=datetime.now(UTC))
+    commit = threading.Timer(1.0, clerk.commit)
+    commit.start()
+    try:
+        result = invoke(runner, "listings", "import", src)
+    finally:
+        commit.join()
+        clerk.close()
+    assert result.exit_code == 1, result.output
+    assert "c.jsonl: another import or a clerk wrote a record of this file" in result.output
+    assert "Key (listing_id)=(L-2024-000002) already exists" in result.output
+    assert "Traceback" not in result.output
+    assert count(hub_ctx, Listing) == 1  # the clerk's; nothing of the import
+    again = invoke(runner, "listings", "import", src)
+    assert again.exit_code == 0, again.output
+    assert "2 added, 0 corrected, 1 unchanged" in again.output
