@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.manifest import (
@@ -110,16 +112,37 @@ def export_batch(
     actor: Actor,
     now: datetime | None = None,
 ) -> BatchResult:
-    """Write the partner's next batch into ``out_dir`` and record it."""
+    """Write the partner's next batch into ``out_dir`` and record it.
+
+    The partner's progress row stays locked from the first read to the record, so a
+    second export of the same partner (an operator's beside the nightly job) waits
+    and then follows this one: batches form one chain, never two from one parent.
+    """
     now = now or datetime.now(UTC)
+    with session_scope(factory) as session:
+        return _export_locked(session, engine, adapter, keys, out_dir=out_dir, full=full,
+                              actor=actor, now=now)
+
+
+def _locked_progress(session: Session, partner: str) -> PartnerProgress:
+    """The partner's progress row (created if need be), locked until ``session`` ends."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(PartnerProgress).values(
+        partner=partner, exported_seq=0, delivered_seq=0, acked_seq=0, records=0,
+    ).on_conflict_do_nothing(index_elements=["partner"]))
+    progress = session.get(PartnerProgress, partner, with_for_update=True,
+                           populate_existing=True)
+    assert progress is not None  # noqa: S101 - inserted above or there before
+    return progress
+
+
+def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, keys: KeyStore,
+                   *, out_dir: Path, full: bool, actor: Actor, now: datetime) -> BatchResult:
     partner = adapter.id
-    with factory() as session:
-        progress = session.get(PartnerProgress, partner) or PartnerProgress(
-            partner=partner, exported_seq=0, delivered_seq=0, acked_seq=0, records=0
-        )
-        previous, held_before = progress.last_batch_id, progress.records
-        kind = "full" if full or previous is None else "delta"
-        from_seq = 0 if kind == "full" else progress.exported_seq
+    progress = _locked_progress(session, partner)
+    previous, held_before = progress.last_batch_id, progress.records
+    kind = "full" if full or previous is None else "delta"
+    from_seq = 0 if kind == "full" else progress.exported_seq
     exporter = adapter.exporter()
     out_dir.mkdir(parents=True, exist_ok=True)
     # The file's name holds the batch's seq range, known only once the data is
@@ -171,30 +194,23 @@ def export_batch(
     _write_atomic(manifest_path, body)  # last: its presence means the batch is whole
     held_reason = _gate(adapter, kind, held_before, active, exits)
     status = "held" if held_reason else "ready"
-    with session_scope(factory) as session:
-        session.add(PartnerBatch(
-            batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
-            previous_batch_id=previous, created_at=now, status=status, counts=counts,
-            files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
-            held_reason=held_reason,
-        ))
-        locked = session.get(PartnerProgress, partner, with_for_update=True)
-        if locked is None:
-            locked = PartnerProgress(partner=partner, exported_seq=0, delivered_seq=0,
-                                     acked_seq=0, records=0)
-            session.add(locked)
-        progress = locked
-        progress.exported_seq = to_seq
-        progress.last_batch_id = batch_id
-        progress.records = (active if kind == "full"
-                            else max(0, progress.records + active - exits))
-        detail: dict[str, Any] = {"batch_id": batch_id, "kind": kind, "from_seq": from_seq,
-                                  "to_seq": to_seq, **counts}
-        audit.record(session, actor=actor.name, action="batch.exported", target=partner,
-                     detail=detail, at=now)
-        if held_reason:
-            audit.record(session, actor=actor.name, action="batch.held", target=partner,
-                         detail={"batch_id": batch_id, "reason": held_reason}, at=now)
+    session.add(PartnerBatch(
+        batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
+        previous_batch_id=previous, created_at=now, status=status, counts=counts,
+        files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
+        held_reason=held_reason,
+    ))
+    progress.exported_seq = to_seq
+    progress.last_batch_id = batch_id
+    progress.records = (active if kind == "full"
+                        else max(0, progress.records + active - exits))
+    detail: dict[str, Any] = {"batch_id": batch_id, "kind": kind, "from_seq": from_seq,
+                              "to_seq": to_seq, **counts}
+    audit.record(session, actor=actor.name, action="batch.exported", target=partner,
+                 detail=detail, at=now)
+    if held_reason:
+        audit.record(session, actor=actor.name, action="batch.held", target=partner,
+                     detail={"batch_id": batch_id, "reason": held_reason}, at=now)
     return BatchResult(batch_id, kind, from_seq, to_seq, status, counts, data_path,
                        manifest_path, held_reason)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -112,3 +114,44 @@ def test_export_command(hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: P
     result = invoke(runner, "export", "nobody")
     assert result.exit_code == 2
     assert "no partner 'nobody'" in result.output
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_exports_of_one_partner_at_once_make_one_chain(
+    hub_ctx: HubContext, tmp_path: Path
+) -> None:
+    """An operator's export beside the nightly job: the second waits for the first and
+    follows it, so no two batches share a parent and no range is sent twice."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc")
+    _add(hub_ctx, 1, 3)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                 full=True, actor=ACTOR, now=NOW)
+    _add(hub_ctx, 4, 2)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def export(minute: int) -> None:
+        try:
+            start.wait()
+            results.append(export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys,
+                                        out_dir=tmp_path, full=False, actor=ACTOR,
+                                        now=NOW + timedelta(minutes=minute)))
+        except BaseException as exc:  # handed to the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=export, args=(m,)) for m in (1, 2, 3, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with hub_ctx.sessions() as s:
+        batches = list(s.scalars(select(PartnerBatch).where(PartnerBatch.partner == "ndrc")
+                                 .order_by(PartnerBatch.from_seq, PartnerBatch.to_seq)))
+    parents = [b.previous_batch_id for b in batches]
+    assert len(set(parents)) == len(parents), "two batches share a parent"
+    assert [b.previous_batch_id for b in batches[1:]] == [b.batch_id for b in batches[:-1]]
+    assert [(b.from_seq, b.to_seq) for b in batches[1:]] == [(3, 5), (5, 5), (5, 5), (5, 5)]
