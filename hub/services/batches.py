@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -114,14 +115,23 @@ def export_batch(
 ) -> BatchResult:
     """Write the partner's next batch into ``out_dir`` and record it.
 
-    The partner's progress row stays locked from the first read to the record, so a
-    second export of the same partner (an operator's beside the nightly job) waits
-    and then follows this one: batches form one chain, never two from one parent.
+    One export of a partner at a time, from its first read to its record: a second
+    (an operator's beside the nightly job) waits and then follows this one, so the
+    batches form one chain, never two from one parent.
     """
     now = now or datetime.now(UTC)
     with session_scope(factory) as session:
         return _export_locked(session, engine, adapter, keys, out_dir=out_dir, full=full,
                               actor=actor, now=now)
+
+
+def _export_lock(session: Session, partner: str) -> None:
+    """Held until ``session``'s transaction ends. An advisory lock, not the progress
+    row's: acknowledgements and deliveries update that row while a full snapshot is
+    written, and must not wait for it. (SQLite serves one process: no lock.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"hub.export:{partner}"})
 
 
 def _locked_progress(session: Session, partner: str) -> PartnerProgress:
@@ -139,10 +149,12 @@ def _locked_progress(session: Session, partner: str) -> PartnerProgress:
 def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, keys: KeyStore,
                    *, out_dir: Path, full: bool, actor: Actor, now: datetime) -> BatchResult:
     partner = adapter.id
-    progress = _locked_progress(session, partner)
-    previous, held_before = progress.last_batch_id, progress.records
+    _export_lock(session, partner)
+    before = session.get(PartnerProgress, partner)
+    previous = before.last_batch_id if before else None
+    held_before = before.records if before else 0
     kind = "full" if full or previous is None else "delta"
-    from_seq = 0 if kind == "full" else progress.exported_seq
+    from_seq = 0 if kind == "full" or before is None else before.exported_seq
     exporter = adapter.exporter()
     out_dir.mkdir(parents=True, exist_ok=True)
     # The file's name holds the batch's seq range, known only once the data is
@@ -200,6 +212,7 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
         files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
         held_reason=held_reason,
     ))
+    progress = _locked_progress(session, partner)  # briefly: its other fields move too
     progress.exported_seq = to_seq
     progress.last_batch_id = batch_id
     progress.records = (active if kind == "full"

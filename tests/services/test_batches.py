@@ -23,8 +23,9 @@ from hub.keystore import KeyStore
 from hub.partners.base import PartnerAdapter
 from hub.partners.model import ReleaseGate
 from hub.services import registry
+from hub.services.acks import acknowledge
 from hub.services.actors import Actor
-from hub.services.batches import export_batch, release_batch
+from hub.services.batches import _export_lock, export_batch, release_batch
 from tests.conftest import NOW, invoke
 from tests.samples import person_listing
 
@@ -155,3 +156,32 @@ def test_two_exports_of_one_partner_at_once_make_one_chain(
     assert len(set(parents)) == len(parents), "two batches share a parent"
     assert [b.previous_batch_id for b in batches[1:]] == [b.batch_id for b in batches[:-1]]
     assert [(b.from_seq, b.to_seq) for b in batches[1:]] == [(3, 5), (5, 5), (5, 5), (5, 5)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_an_ack_does_not_wait_for_an_export_of_its_partner(
+    hub_ctx: HubContext, tmp_path: Path
+) -> None:
+    """An export holds its partner's export lock for as long as it writes (a minute for
+    a full snapshot of millions); the partner's acknowledgements go on meanwhile."""
+    keys = KeyStore(tmp_path / "instance")
+    _add(hub_ctx, 1, 3)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=tmp_path, full=True, actor=ACTOR, now=NOW)
+    exporting = hub_ctx.sessions()
+    exporting.begin()
+    _export_lock(exporting, "ndrc")  # as an export in progress holds it
+    try:
+        done = threading.Event()
+
+        def ack() -> None:
+            with session_scope(hub_ctx.sessions) as s:
+                acknowledge(s, "ndrc", batch_id=first.batch_id, now=NOW)
+            done.set()
+
+        threading.Thread(target=ack, daemon=True).start()
+        assert done.wait(10), "the ack waited for the export"
+    finally:
+        exporting.rollback()
+        exporting.close()
