@@ -13,7 +13,8 @@ from hub.services.expiry import run_expiry
 
 @click.command("expire", help="Expire listings past their term and exemptions past 'until'.")
 @click.option("--at", "at", default=None, metavar="ISO-DATETIME",
-              help="Act as of this instant (default now); for catching up or testing.")
+              help="Act as of this instant (default now; without a zone it is UTC, so "
+                   "write +08:00 for Beijing time); for catching up or testing.")
 @with_appcontext
 def expire(at: str | None) -> None:
     try:
