@@ -10,6 +10,7 @@ from hub.db.models import PartnerBatch, PartnerProgress
 from hub.errors import Conflict, NotFound
 from hub.services import audit
 from hub.services.feed import high_water
+from hub.services.progress import locked_progress
 
 
 def acknowledge(session: Session, partner: str, *, through_seq: int | None = None,
@@ -35,11 +36,7 @@ def acknowledge(session: Session, partner: str, *, through_seq: int | None = Non
     top = high_water(session)
     if through_seq > top:
         raise Conflict(f"through_seq {through_seq} is beyond the high-water mark {top}")
-    progress = session.get(PartnerProgress, partner, with_for_update=True)
-    if progress is None:
-        progress = PartnerProgress(partner=partner, exported_seq=0, delivered_seq=0,
-                                   acked_seq=0, records=0)
-        session.add(progress)
+    progress = locked_progress(session, partner)
     if through_seq > progress.acked_seq:
         before = progress.acked_seq
         progress.acked_seq = through_seq

@@ -20,8 +20,6 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.manifest import (
@@ -42,6 +40,7 @@ from hub.partners.projection import Row
 from hub.services import audit
 from hub.services.actors import Actor
 from hub.services.feed import high_water
+from hub.services.progress import locked_progress
 from hub.services.snapshots import HashingWriter, delta_rows, write_full_snapshot
 
 
@@ -134,18 +133,6 @@ def _export_lock(session: Session, partner: str) -> None:
                         {"key": f"hub.export:{partner}"})
 
 
-def _locked_progress(session: Session, partner: str) -> PartnerProgress:
-    """The partner's progress row (created if need be), locked until ``session`` ends."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(PartnerProgress).values(
-        partner=partner, exported_seq=0, delivered_seq=0, acked_seq=0, records=0,
-    ).on_conflict_do_nothing(index_elements=["partner"]))
-    progress = session.get(PartnerProgress, partner, with_for_update=True,
-                           populate_existing=True)
-    assert progress is not None  # noqa: S101 - inserted above or there before
-    return progress
-
-
 def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, keys: KeyStore,
                    *, out_dir: Path, full: bool, actor: Actor, now: datetime) -> BatchResult:
     partner = adapter.id
@@ -212,7 +199,7 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
         files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
         held_reason=held_reason,
     ))
-    progress = _locked_progress(session, partner)  # briefly: its other fields move too
+    progress = locked_progress(session, partner)  # briefly: its other fields move too
     progress.exported_seq = to_seq
     progress.last_batch_id = batch_id
     progress.records = (active if kind == "full"
