@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
-_UNSTORABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+#: The refused controls as code point ranges: the one statement of the rule, which the
+#: check below and the API document's ``pattern`` are both built from.
+CONTROL_RANGES: Final = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F))
+_UNSTORABLE: Final = re.compile(
+    "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CONTROL_RANGES) + "\ud800-\udfff]")
 
 
 def unstorable(text: str) -> str | None:
