@@ -179,6 +179,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=("bare", "checks", "changes"),
                         default=["bare", "checks", "changes"])
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     hub = str(Path(sys.executable).with_name("hub"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_"))}
     env.update(HUB_DATABASE_URL=args.database_url, HUB_INSTANCE_PATH=str(INSTANCE),
