@@ -39,7 +39,8 @@ def _taken(exc: BaseException) -> Conflict | None:
     naming the key; ``None`` for any other failure."""
     if isinstance(exc, psycopg.errors.UniqueViolation):
         return Conflict(exc.diag.message_detail or str(exc))
-    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+    if isinstance(exc, sqlite3.IntegrityError) and exc.sqlite_errorname in (
+            "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"):
         return Conflict(str(exc))
     return None
 

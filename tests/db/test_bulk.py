@@ -9,6 +9,7 @@ import pytest
 
 from hub.context import HubContext
 from hub.db.bulk import BulkWriter
+from hub.errors import Conflict
 
 
 @pytest.mark.postgres
@@ -36,3 +37,23 @@ def test_a_line_refused_when_the_copy_ends_fails_the_import_instead_of_hanging(
     (error,) = outcome
     assert isinstance(error, psycopg.errors.InvalidTextRepresentation)
     assert "not-a-number" in str(error)
+
+
+def test_a_key_taken_meanwhile_is_a_conflict_naming_it(hub_ctx: HubContext) -> None:
+    """Another writer's row on the key: the import is told so, on either backend."""
+    with hub_ctx.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO counters (name, value) VALUES ('bulk-key', 1)")
+    with hub_ctx.engine.connect() as conn, conn.begin():
+        writer = BulkWriter(conn)
+
+        def write_and_finish() -> None:  # SQLite refuses at once, PostgreSQL at the end
+            writer.write("counters", ("name", "value"),
+                         [b"bulk-key\t2\n"] if writer.copy else [("bulk-key", 2)])
+            writer.finish()
+
+        with pytest.raises(Conflict) as caught:
+            write_and_finish()
+        conn.rollback()
+    expected = {"postgresql": "Key (name)=(bulk-key) already exists",
+                "sqlite": "UNIQUE constraint failed: counters.name"}
+    assert expected[hub_ctx.engine.dialect.name] in str(caught.value)
