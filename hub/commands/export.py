@@ -33,6 +33,9 @@ def export(partner: str, full: bool, out: Path | None) -> None:
         )
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:  # the folder: not one, not writable, full...
+        raise click.ClickException(f"cannot write the batch to {exc.filename or out}: "
+                                   f"{exc.strerror or exc}") from exc
     click.echo(f"{result.kind} batch {result.batch_id}: events {result.from_seq}..{result.to_seq},"
                f" {result.counts['records']} record(s) ({result.counts['active']} active, "
                f"{result.counts['exits']} exits) -> {result.manifest_path}")

@@ -55,14 +55,18 @@ def b64url(data: bytes) -> str:
 
 
 def _b64url_decode(text: str, what: str) -> bytes:
-    # The stdlib decoder skips characters outside the alphabet; a signature
-    # must have exactly one spelling, so the alphabet is checked first.
+    # The stdlib decoder skips characters outside the alphabet and ignores the
+    # unused low bits of the last character; a signature must have exactly one
+    # spelling, so the alphabet is checked first and the bytes must encode back to it.
     if not _B64URL.fullmatch(text):
         raise AuthError(f"{what} is not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as exc:
         raise AuthError(f"{what} is not base64url") from exc
+    if b64url(raw) != text:
+        raise AuthError(f"{what} is not canonical base64url (unused bits set)")
+    return raw
 
 
 def jwk_thumbprint(jwk: Mapping[str, str]) -> str:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +42,7 @@ from hub.services import audit
 from hub.services.actors import Actor
 from hub.services.feed import high_water
 from hub.services.progress import locked_progress
-from hub.services.snapshots import HashingWriter, delta_rows, write_full_snapshot
+from hub.services.snapshots import DeltaRow, HashingWriter, delta_changes, write_full_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +59,32 @@ class BatchResult:
 
 
 class _Counter:
-    def __init__(self, rows: Iterator[Row]) -> None:
-        self.rows = rows
-        self.active = 0
-        self.exits = 0
+    """Counts a delta's rows on their way to the file: what the file holds (active rows,
+    exits) and what they do to the partner's list (new rows, corrections, rows it held
+    that it must now delete)."""
+
+    def __init__(self, changes: Iterator[DeltaRow]) -> None:
+        self.changes = changes
+        self.active = self.exits = 0
+        self.added = self.corrected = self.removed = 0
 
     def __iter__(self) -> Iterator[Row]:
-        for row in self.rows:
+        for row, held in self.changes:
             if row["status"] == "active":
                 self.active += 1
+                if held:
+                    self.corrected += 1
+                else:
+                    self.added += 1
             else:
                 self.exits += 1
+                if held:
+                    self.removed += 1
             yield row
+
+
+#: The start of the reason a batch is held for when only its parent is.
+FOLLOWS_HELD: Final = "follows held batch "
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -78,20 +93,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    tmp.replace(path)
+    try:
+        _publish(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _gate(adapter: PartnerAdapter, kind: str, held_before: int, active: int,
-          exits: int) -> str | None:
-    """Why this batch must wait for an operator, or None."""
+def _gate(adapter: PartnerAdapter, held_before: int, removed: int, added: int) -> str | None:
+    """Why this batch must wait for an operator, or None. ``added`` counts corrections
+    too: a mass correction deserves the same look as a mass addition."""
     gate = adapter.config.release_gate
     if held_before < gate.min_records:
         return None
-    if kind == "full":
-        removed, added = max(0, held_before - active), max(0, active - held_before)
-    else:
-        # Corrections count as additions here: the gate errs on the side of a look.
-        removed, added = exits, active
     if removed > gate.max_removed_share * held_before:
         return (f"would remove {removed} of the {held_before} records {adapter.id} holds "
                 f"(limit {gate.max_removed_share:.0%})")
@@ -119,9 +132,18 @@ def export_batch(
     batches form one chain, never two from one parent.
     """
     now = now or datetime.now(UTC)
+    published: list[Path] = []
     with session_scope(factory) as session:
-        return _export_locked(session, engine, adapter, keys, out_dir=out_dir, full=full,
-                              actor=actor, now=now)
+        result = _export_locked(session, engine, adapter, keys, out_dir=out_dir, full=full,
+                                actor=actor, now=now, published=published)
+        try:
+            session.commit()
+        except BaseException:
+            # Not recorded, so not a batch: its files go, or the next export (from the
+            # same parent) would find a stranger under a name it may need.
+            _unpublish(published)
+            raise
+    return result
 
 
 def _export_lock(session: Session, partner: str) -> None:
@@ -133,10 +155,40 @@ def _export_lock(session: Session, partner: str) -> None:
                         {"key": f"hub.export:{partner}"})
 
 
+def _after_last_batch(session: Session, partner: str, now: datetime) -> datetime:
+    """``now``, or the second after the partner's last batch when that is later.
+
+    A batch's name and id hold its creation time to the second: a second batch of the
+    same range within the same second (two empty deltas, say) would take the first
+    one's name and overwrite its files. Exports of a partner run one at a time, so
+    waiting for the next second (when the clock has not got there yet) is enough."""
+    last = session.scalar(select(func.max(PartnerBatch.created_at))
+                          .where(PartnerBatch.partner == partner))
+    if last is None or last.replace(microsecond=0) < now.replace(microsecond=0):
+        return now
+    later = last.replace(microsecond=0) + timedelta(seconds=1)
+    ahead = (later - datetime.now(UTC)).total_seconds()
+    if 0 < ahead <= 2:
+        time.sleep(ahead)
+    return later
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Give a written file its final name, refusing to replace a file already there."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise Conflict(f"{path} already exists: a batch of that name was written before; "
+                       "it is left as it is") from None
+    tmp.unlink()
+
+
 def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, keys: KeyStore,
-                   *, out_dir: Path, full: bool, actor: Actor, now: datetime) -> BatchResult:
+                   *, out_dir: Path, full: bool, actor: Actor, now: datetime,
+                   published: list[Path]) -> BatchResult:
     partner = adapter.id
     _export_lock(session, partner)
+    now = _after_last_batch(session, partner, now)
     before = session.get(PartnerProgress, partner)
     previous = before.last_batch_id if before else None
     held_before = before.records if before else 0
@@ -159,60 +211,83 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
                 snap = write_full_snapshot(engine, adapter, raw, header_for)
                 to_seq, records, size, digest = snap.seq, snap.records, snap.bytes, snap.sha256
                 active, exits = records, 0
+                removed, added = max(0, held_before - active), max(0, active - held_before)
+                held_after = active
             else:
                 with engine.connect() as conn:
                     to_seq = high_water(conn)
-                    counter = _Counter(delta_rows(conn, adapter, from_seq, to_seq))
+                    counter = _Counter(delta_changes(conn, adapter, from_seq, to_seq))
                     out = HashingWriter(raw)
                     records = exporter.write(counter, out,  # type: ignore[arg-type]
                                              header_for(to_seq))
                 size, digest = out.bytes, out.sha256.hexdigest()
                 active, exits = counter.active, counter.exits
+                removed, added = counter.removed, counter.added + counter.corrected
+                held_after = max(0, held_before + counter.added - counter.removed)
             raw.flush()
             os.fsync(raw.fileno())
+
+        header = header_for(to_seq)
+        batch_id = header.batch_id
+        stem = batch_file_stem(partner, kind, from_seq, to_seq, now)
+        data_path = out_dir / f"{stem}{exporter.extension}"
+        counts = {"records": records, "active": active, "exits": exits}
+        entry = FileEntry(name=data_path.name, bytes=size, sha256=digest,
+                          records=records, schema=exporter.schema)
+        manifest = build_manifest(
+            batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
+            previous_batch_id=previous, created_at=header.created_at, counts=counts,
+            files=[entry],
+        )
+        body = manifest_bytes(manifest)
+        key = keys.ensure_active(now)
+        signature = sign_detached(body, key.private_key, key.kid).encode()
+
+        held_reason = _gate(adapter, held_before, removed, added)
+        parent = session.get(PartnerBatch, previous) if previous else None
+        if held_reason is None and parent is not None and parent.status == "held":
+            # Sent alone it would leave the parent's changes out of the partner's chain
+            # (a full snapshot would carry them unreviewed): it waits with its parent.
+            held_reason = f"{FOLLOWS_HELD}{previous}"
+        status = "held" if held_reason else "ready"
+        session.add(PartnerBatch(
+            batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
+            previous_batch_id=previous, created_at=now, status=status, counts=counts,
+            files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
+            held_reason=held_reason,
+        ))
+        progress = locked_progress(session, partner)  # briefly: its other fields move too
+        progress.exported_seq = to_seq
+        progress.last_batch_id = batch_id
+        progress.records = held_after
+        detail: dict[str, Any] = {"batch_id": batch_id, "kind": kind, "from_seq": from_seq,
+                                  "to_seq": to_seq, **counts}
+        audit.record(session, actor=actor.name, action="batch.exported", target=partner,
+                     detail=detail, at=now)
+        if held_reason:
+            audit.record(session, actor=actor.name, action="batch.held", target=partner,
+                         detail={"batch_id": batch_id, "reason": held_reason}, at=now)
+        session.flush()  # a clash with a recorded batch shows here, before any file is named
+
+        manifest_path = out_dir / f"{stem}.manifest.json"
+        _publish(tmp, data_path)
+        published.append(data_path)
+        for path, data in ((out_dir / f"{stem}.manifest.jws", signature),
+                           (manifest_path, body)):  # the manifest last: the batch is whole
+            _write_atomic(path, data)
+            published.append(path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed export leaves nothing a partner could take
+        _unpublish(published)
         raise
-    header = header_for(to_seq)
-    batch_id = header.batch_id
-    stem = batch_file_stem(partner, kind, from_seq, to_seq, now)
-    data_path = out_dir / f"{stem}{exporter.extension}"
-    tmp.replace(data_path)
-    counts = {"records": records, "active": active, "exits": exits}
-    entry = FileEntry(name=data_path.name, bytes=size, sha256=digest,
-                      records=records, schema=exporter.schema)
-    manifest = build_manifest(
-        batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
-        previous_batch_id=previous, created_at=header.created_at, counts=counts, files=[entry],
-    )
-    body = manifest_bytes(manifest)
-    key = keys.ensure_active(now)
-    manifest_path = out_dir / f"{stem}.manifest.json"
-    _write_atomic(out_dir / f"{stem}.manifest.jws",
-                  sign_detached(body, key.private_key, key.kid).encode())
-    _write_atomic(manifest_path, body)  # last: its presence means the batch is whole
-    held_reason = _gate(adapter, kind, held_before, active, exits)
-    status = "held" if held_reason else "ready"
-    session.add(PartnerBatch(
-        batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
-        previous_batch_id=previous, created_at=now, status=status, counts=counts,
-        files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
-        held_reason=held_reason,
-    ))
-    progress = locked_progress(session, partner)  # briefly: its other fields move too
-    progress.exported_seq = to_seq
-    progress.last_batch_id = batch_id
-    progress.records = (active if kind == "full"
-                        else max(0, progress.records + active - exits))
-    detail: dict[str, Any] = {"batch_id": batch_id, "kind": kind, "from_seq": from_seq,
-                              "to_seq": to_seq, **counts}
-    audit.record(session, actor=actor.name, action="batch.exported", target=partner,
-                 detail=detail, at=now)
-    if held_reason:
-        audit.record(session, actor=actor.name, action="batch.held", target=partner,
-                     detail={"batch_id": batch_id, "reason": held_reason}, at=now)
     return BatchResult(batch_id, kind, from_seq, to_seq, status, counts, data_path,
                        manifest_path, held_reason)
+
+
+def _unpublish(paths: list[Path]) -> None:
+    for path in reversed(paths):  # the manifest first: no moment shows a whole batch
+        path.unlink(missing_ok=True)
+    paths.clear()
 
 
 def _entry_dict(entry: FileEntry) -> dict[str, Any]:
@@ -231,10 +306,29 @@ def release_batch(
             raise NotFound(f"no batch {batch_id}")
         if batch.status != "held":
             raise Conflict(f"batch {batch_id} is {batch.status}, not held")
-        batch.status, batch.released_by, batch.released_at = "released", actor.name, now
-        audit.record(session, actor=actor.name, action="batch.released", target=batch.partner,
-                     detail={"batch_id": batch_id, "held_reason": batch.held_reason}, at=now)
-        return batch
+        parent = (session.get(PartnerBatch, batch.previous_batch_id)
+                  if batch.previous_batch_id else None)
+        if parent is not None and parent.status == "held":
+            raise Conflict(f"batch {batch_id} follows held batch {parent.batch_id}: "
+                           "release that one first")
+        _release(session, batch, actor=actor, now=now, detail={})
+        # The batches held only because this one was go out with it, in chain order;
+        # one held for its own reason stops the walk and waits for its own decision.
+        while (child := session.scalars(select(PartnerBatch).where(
+                PartnerBatch.previous_batch_id == batch.batch_id,
+                PartnerBatch.status == "held")).first()) is not None and \
+                (child.held_reason or "").startswith(FOLLOWS_HELD):
+            _release(session, child, actor=actor, now=now, detail={"with": batch_id})
+            batch = child
+        return session.get(PartnerBatch, batch_id)  # type: ignore[return-value]
+
+
+def _release(session: Session, batch: PartnerBatch, *, actor: Actor, now: datetime,
+             detail: dict[str, Any]) -> None:
+    batch.status, batch.released_by, batch.released_at = "released", actor.name, now
+    audit.record(session, actor=actor.name, action="batch.released", target=batch.partner,
+                 detail={"batch_id": batch.batch_id, "held_reason": batch.held_reason,
+                         **detail}, at=now)
 
 
 def list_batches(factory: sessionmaker[Session], partner: str | None = None) -> list[PartnerBatch]:

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -90,15 +90,26 @@ def _earlier(conn: Connection, kind: str, keys: list[str], seq: int) -> dict[str
     return {key: state for key, state in conn.execute(stmt)}  # noqa: C416 - rows to pairs
 
 
-def delta_rows(
+class DeltaRow(NamedTuple):
+    """A row of a delta with what the partner held of it as of the delta's start."""
+
+    row: Row
+    #: Whether the partner held the row active (a correction or an exit of it, not a
+    #: new row nor an exit of a row it never got).
+    held: bool
+
+
+def delta_changes(
     conn: Connection, adapter: PartnerAdapter, from_seq: int, to_seq: int
-) -> Iterator[Row]:
+) -> Iterator[DeltaRow]:
     """Net effect of ``(from_seq, to_seq]`` for the partner, one row per changed row.
 
     A row is sent when its projection differs from what the partner got as
     of ``from_seq`` (an add then a removal inside the range is sent as the
     removal); a row the partner held that the record no longer projects to is
-    sent as ``withdrawn``; a change outside the partner's fields sends nothing.
+    sent as ``withdrawn``; a change outside the partner's fields sends nothing,
+    nor does a row that was an exit already and is still one (a released
+    person whose order is lifted later: the partner deleted that row once).
     """
     changed = _changed(conn, from_seq, to_seq)
     for chunk in _batched(changed, _LOOKUP):
@@ -113,11 +124,23 @@ def delta_rows(
             old = {r["record_key"]: r for r in adapter.project(kind, old_state)} if old_state \
                 else {}
             for row in adapter.project(kind, state):
-                if old.pop(row["record_key"], None) != row:
-                    yield row
+                prior = old.pop(row["record_key"], None)
+                if prior == row:
+                    continue
+                held = prior is not None and prior["status"] == "active"
+                if prior is not None and not held and row["status"] != "active":
+                    continue
+                yield DeltaRow(row, held)
             for gone in old.values():
                 if gone["status"] == "active":
-                    yield withdrawn(gone)
+                    yield DeltaRow(withdrawn(gone), True)
+
+
+def delta_rows(
+    conn: Connection, adapter: PartnerAdapter, from_seq: int, to_seq: int
+) -> Iterator[Row]:
+    """The rows of :func:`delta_changes`: what the partner's delta file holds."""
+    return (change.row for change in delta_changes(conn, adapter, from_seq, to_seq))
 
 
 def apply_delta(snapshot: dict[str, Row], rows: Iterable[Row]) -> None:

@@ -156,3 +156,16 @@ def test_unusable_jwks_entries_fail(key: SigningKey, jwk: dict[str, str], reason
 
 def test_signing_key_repr_hides_the_private_key(key: SigningKey) -> None:
     assert "private" not in repr(key)
+
+
+def test_a_signature_has_one_spelling(key: SigningKey) -> None:
+    """64 bytes take 86 characters, the last with 4 unused bits: another character there
+    decodes to the same bytes, and must still be refused."""
+    jws = sign_detached(PAYLOAD, key.private_key, key.kid)
+    head, _, signature = jws.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    other = alphabet[alphabet.index(signature[-1]) ^ 1]
+    respelled = f"{head}..{signature[:-1]}{other}"
+    assert _b64decode(respelled.split(".")[2]) == _b64decode(signature)
+    with pytest.raises(AuthError, match="signature is not canonical base64url"):
+        verify_detached(respelled, PAYLOAD, _jwks(key))
