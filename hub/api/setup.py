@@ -26,11 +26,11 @@ from hub.services.replay import DatabaseReplayStore, FallbackReplayStore, Replay
 
 def replay_store(context: HubContext) -> ReplayStore:
     """Redis (falling back to the database) when ``REDIS_URL`` is set, else the database."""
-    replay: ReplayStore = DatabaseReplayStore(context.sessions)
+    database = DatabaseReplayStore(context.sessions)
     if context.settings.redis_url:
-        replay = FallbackReplayStore(RedisReplayStore.from_url(context.settings.redis_url),
-                                     replay)
-    return replay
+        return FallbackReplayStore(RedisReplayStore.from_url(context.settings.redis_url),
+                                   database)
+    return database
 
 
 def init_api(app: Flask, context: HubContext) -> HubApi:

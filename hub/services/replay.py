@@ -3,25 +3,40 @@
 Falling back (rather than failing closed) keeps the partner API serving from
 PostgreSQL when Redis is down: airlines check IDs at the counter, and a
 refused check there stops a traveller who may well be free to fly. What a
-fallback must not do is let a token through twice: a ``jti`` remembered only
-in the store we just left is unknown to the one we switch to. So for one token
-lifetime after any switch, a token is accepted only if it was signed after
-the switch by more than the clock skew (``iat`` ≥ switch + 30 s): it cannot
-have been presented before. The price: for about 30 s after Redis goes away
-(or comes back) a worker refuses every token (401, ``check: jti``, saying
-when to retry); then it serves from the database. A few seconds of refusals
-once per outage, against a replay window of five minutes.
+fallback must not do is let a token through twice, on this worker or another:
+a ``jti`` remembered only in one store is unknown to the other, and workers
+(machines, restarted processes) need not agree on whether Redis is up.
+
+So the switch is shared through the database, in ``seen_tokens`` rows of no
+partner (``partner = ''``):
+
+- a worker that loses Redis writes a *switch* row (when), and while it serves
+  from the database keeps a *fallback* row fresh;
+- for one token lifetime after any worker's switch, every worker accepts a
+  token only if it was signed more than the clock skew (and the workers' lag
+  in reading the rows) after the switch: it cannot have been presented before;
+- while the database holds any live row (a fallback worker's, or a ``jti``
+  accepted there), a worker on Redis checks and writes the database as well.
+
+The price: for about 30 s after an outage starts, tokens are refused (401,
+``check: jti``, saying when to retry); then the database answers. A token
+lifetime after the last database use, the workers on Redis stop asking it.
+What this cannot see is Redis losing keys without an error any worker noticed
+(a restart between two requests without persistence): run Redis with
+``appendonly yes`` or accept that window.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,8 +50,15 @@ log = logging.getLogger(__name__)
 PURGE_EVERY: Final = 200
 #: How long after a switch a token must be younger than the switch.
 SWITCH_WINDOW: Final = MAX_LIFETIME + 2 * MAX_SKEW
-#: How often a worker on the fallback tries Redis again.
+#: How often a worker on the fallback tries Redis again (and refreshes its fallback row).
 RETRY_EVERY: Final = timedelta(seconds=5)
+#: How long a worker trusts what it last read of the shared switch rows.
+SHARED_TTL: Final = timedelta(seconds=1)
+#: Added to the skew: a worker may act on rows up to SHARED_TTL old, plus slack.
+LAG: Final = 2 * SHARED_TTL
+#: The ``partner`` of the hub's own rows in ``seen_tokens`` (no partner id is empty).
+HUB_ROWS: Final = ""
+_SWITCH: Final = "switch:"
 
 Clock = Callable[[], datetime]
 
@@ -79,6 +101,28 @@ class DatabaseReplayStore:
             return False
         return True
 
+    def mark_switch(self, at: datetime) -> None:
+        """Record that a worker left Redis at ``at`` (the start of its switch window)."""
+        with self._sessions() as session, session.begin():
+            session.merge(SeenToken(partner=HUB_ROWS, jti=f"{_SWITCH}{at.isoformat()}",
+                                    expires_at=at + SWITCH_WINDOW))
+
+    def mark_fallback(self, worker: str, until: datetime) -> None:
+        """Record that ``worker`` serves from the database (at least) until ``until``."""
+        with self._sessions() as session, session.begin():
+            session.merge(SeenToken(partner=HUB_ROWS, jti=f"fallback:{worker}",
+                                    expires_at=until))
+
+    def shared(self, now: datetime) -> SharedState:
+        """What every worker must know of the others: the last switch still within its
+        window, and whether the database holds any live row (a jti or a fallback)."""
+        live = SeenToken.expires_at >= now - MAX_SKEW
+        with self._sessions() as session:
+            last = session.scalar(select(func.max(SeenToken.expires_at)).where(
+                SeenToken.partner == HUB_ROWS, SeenToken.jti.startswith(_SWITCH), live))
+            in_use = session.scalar(select(SeenToken.jti).where(live).limit(1)) is not None
+        return SharedState(None if last is None else last - SWITCH_WINDOW, in_use)
+
     def purge(self) -> int:
         """Delete rows whose token is past exp + skew; returns how many."""
         cutoff = self._clock() - MAX_SKEW
@@ -87,18 +131,29 @@ class DatabaseReplayStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class SharedState:
+    #: The latest switch to the database by any worker, within its window.
+    switched_at: datetime | None
+    #: Whether the database holds a live row: workers on Redis must ask it too.
+    in_use: bool
+
+
 class FallbackReplayStore:
     """``primary`` (Redis) while it answers, else ``fallback`` (the database); see module doc."""
 
-    def __init__(self, primary: ReplayStore, fallback: ReplayStore, *, clock: Clock = _utcnow,
-                 retry_every: timedelta = RETRY_EVERY) -> None:
+    def __init__(self, primary: ReplayStore, fallback: DatabaseReplayStore, *,
+                 clock: Clock = _utcnow, retry_every: timedelta = RETRY_EVERY) -> None:
         self._primary = primary
         self._fallback = fallback
         self._clock = clock
         self._retry_every = retry_every
+        self._worker = uuid.uuid4().hex
         self._on_fallback = False
-        self._switched_at: datetime | None = None
+        self._marked_until: datetime | None = None
         self._next_try = datetime.min.replace(tzinfo=UTC)
+        self._shared: SharedState | None = None
+        self._read_at = datetime.min.replace(tzinfo=UTC)
 
     @property
     def on_fallback(self) -> bool:
@@ -118,26 +173,44 @@ class FallbackReplayStore:
                 self._next_try = now + self._retry_every
                 if not self._on_fallback:
                     log.warning("replay store: %s; using the database until it is back", exc)
-                    self._switch(True, now)
+                    self._on_fallback = True
             else:
                 if self._on_fallback:
                     log.warning("replay store: Redis is back")
-                    self._switch(False, now)
-                self._check_switch(issued_at, now)
+                    self._on_fallback = False
+                shared = self._read_shared(now)
+                self._check_switch(shared, issued_at, now)
+                if shared.in_use:
+                    # Another worker may have accepted it through the database.
+                    first = self._fallback.remember(jti, partner, expires_at) and first
                 return first
-        self._check_switch(issued_at, now)
+        if self._marked_until is None or now >= self._marked_until - SWITCH_WINDOW \
+                + self._retry_every:
+            self._mark(now)
+        self._check_switch(self._read_shared(now), issued_at, now)
         return self._fallback.remember(jti, partner, expires_at, issued_at)
 
-    def _switch(self, to_fallback: bool, now: datetime) -> None:
-        self._on_fallback = to_fallback
-        self._switched_at = now
+    def _mark(self, now: datetime) -> None:
+        """Keep this worker's fallback row alive; if it had lapsed (or never was), this is
+        a switch: workers on Redis may have accepted tokens the database does not know."""
+        if self._marked_until is None or now >= self._marked_until:
+            self._fallback.mark_switch(now)
+        self._marked_until = now + SWITCH_WINDOW
+        self._fallback.mark_fallback(self._worker, self._marked_until)
+        self._shared = None  # read again: the other rows may have changed too
 
-    def _check_switch(self, issued_at: datetime | None, now: datetime) -> None:
-        switched = self._switched_at
+    def _read_shared(self, now: datetime) -> SharedState:
+        if self._shared is None or now - self._read_at >= SHARED_TTL or now < self._read_at:
+            self._shared, self._read_at = self._fallback.shared(now), now
+        return self._shared
+
+    @staticmethod
+    def _check_switch(shared: SharedState, issued_at: datetime | None, now: datetime) -> None:
+        switched = shared.switched_at
         if switched is None or now - switched > SWITCH_WINDOW:
             return
-        if issued_at is None or issued_at < switched + MAX_SKEW:
-            ready = switched + MAX_SKEW
+        ready = switched + MAX_SKEW + LAG
+        if issued_at is None or issued_at < ready:
             raise AuthError(f"jti: the replay store switched at {switched:%H:%M:%SZ}; a token "
                             f"signed before {ready:%H:%M:%SZ} cannot be checked for replay: "
                             "sign a new one after that")

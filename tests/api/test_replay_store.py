@@ -9,10 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 import redis
+from sqlalchemy import delete as sa_delete
 
 from hub.api.partner_auth import EXTENSION
 from hub.app import create_app
 from hub.context import HubContext
+from hub.db.models import SeenToken
 from hub.errors import AuthError, Unavailable
 from hub.queue.replay import RedisReplayStore
 from hub.services.replay import DatabaseReplayStore, FallbackReplayStore
@@ -48,19 +50,37 @@ def test_fallback_refuses_tokens_older_than_the_switch(hub_ctx: HubContext) -> N
                                 DatabaseReplayStore(hub_ctx.sessions),
                                 clock=lambda: clock[0])
     switch = clock[0]
-    exp = switch + timedelta(minutes=2)
+    exp = switch + timedelta(minutes=10)
     # Signed before the switch: it may have been accepted through Redis already.
-    with pytest.raises(AuthError, match=r"^jti: the replay store switched"):
+    with pytest.raises(AuthError, match=r"^jti: the replay store switched at 04:00:00Z; "
+                       r"a token signed before 04:00:32Z"):
         store.remember("old", "ndrc", exp, issued_at=switch - timedelta(seconds=5))
     assert store.on_fallback
-    # Signed more than the skew after the switch: checked against the database.
+    # Signed more than the skew (and the workers' lag) after it: checked by the database.
     clock[0] = switch + timedelta(seconds=40)
     fresh = switch + timedelta(seconds=35)
     assert store.remember("new", "ndrc", exp, issued_at=fresh) is True
     assert store.remember("new", "ndrc", exp, issued_at=fresh) is False
-    # A token lifetime later, the rule is off: everything old has expired.
-    clock[0] = switch + timedelta(minutes=7)
+    # Served all along, a token lifetime later the rule is off: all that is old expired.
+    for seconds in range(60, 421, 60):
+        clock[0] = switch + timedelta(seconds=seconds)
+        assert store.remember(f"t{seconds}", "ndrc", exp, issued_at=clock[0]) is True
     assert store.remember("later", "ndrc", exp, issued_at=switch) is True
+
+
+def test_a_fallback_worker_idle_past_a_token_lifetime_switches_again(
+        hub_ctx: HubContext) -> None:
+    """Its fallback row lapsed, so the workers on Redis stopped writing the database:
+    tokens they took since are unknown here, and the window starts over."""
+    clock = [datetime(2026, 11, 25, 4, 0, tzinfo=UTC)]
+    store = FallbackReplayStore(RedisReplayStore.from_url(DEAD_REDIS),
+                                DatabaseReplayStore(hub_ctx.sessions), clock=lambda: clock[0])
+    exp = clock[0] + timedelta(hours=1)
+    with pytest.raises(AuthError):
+        store.remember("a", "ndrc", exp, issued_at=clock[0])
+    clock[0] += timedelta(minutes=7)
+    with pytest.raises(AuthError, match="switched at 04:07:00Z"):
+        store.remember("b", "ndrc", exp, issued_at=clock[0])
 
 
 @pytest.mark.redis
@@ -84,12 +104,46 @@ def test_back_on_redis_after_the_outage(hub_ctx: HubContext, redis_url: str) -> 
     assert store.remember("db", "ndrc", exp, issued_at=clock[0]) is True
     primary[0] = live  # Redis is back
     clock[0] = t0 + timedelta(seconds=120)
-    # The token accepted through the database while Redis was down cannot pass again.
-    with pytest.raises(AuthError, match="switched"):
-        store.remember("db", "ndrc", exp, issued_at=t0 + timedelta(seconds=60))
+    # The token accepted through the database while Redis was down cannot pass again:
+    # while the database holds live rows, Redis and the database are both asked.
+    assert store.remember("db", "ndrc", exp, issued_at=t0 + timedelta(seconds=60)) is False
     assert not store.on_fallback
-    assert store.remember("redis", "ndrc", exp, issued_at=clock[0] + timedelta(seconds=30))
+    assert store.remember("redis", "ndrc", exp, issued_at=clock[0])
     assert live.remember("redis", "ndrc", exp) is False  # it went to Redis
+
+
+def _worker(ctx: HubContext, redis_url: str, clock: list[datetime]) -> FallbackReplayStore:
+    return FallbackReplayStore(RedisReplayStore.from_url(redis_url),
+                               DatabaseReplayStore(ctx.sessions), clock=lambda: clock[0])
+
+
+@pytest.mark.redis
+def test_workers_that_disagree_about_redis_never_take_one_token_twice(
+        hub_ctx: HubContext, redis_url: str) -> None:
+    """One worker (or machine) lost Redis, the other did not: each token passes once,
+    whichever worker sees it first."""
+    clock = [datetime.now(UTC)]
+    cut_off, live = _worker(hub_ctx, DEAD_REDIS, clock), _worker(hub_ctx, redis_url, clock)
+    t0 = clock[0]
+    exp = t0 + timedelta(minutes=10)
+    assert live.remember("before", "ndrc", exp, issued_at=t0) is True
+    with pytest.raises(AuthError):  # the cut-off worker's switch
+        cut_off.remember("probe", "ndrc", exp, issued_at=t0)
+    # What the live worker took just before the switch cannot be checked on either
+    # (once it has read the switch: within a second).
+    clock[0] = t0 + timedelta(seconds=1.5)
+    for worker in (cut_off, live):
+        with pytest.raises(AuthError, match="switched"):
+            worker.remember("before", "ndrc", exp, issued_at=t0)
+    clock[0] = t0 + timedelta(seconds=40)
+    fresh = clock[0]
+    assert live.remember("on-redis", "ndrc", exp, issued_at=fresh) is True
+    assert cut_off.remember("on-redis", "ndrc", exp, issued_at=fresh) is False
+    assert cut_off.remember("on-db", "ndrc", exp, issued_at=fresh) is True
+    assert live.remember("on-db", "ndrc", exp, issued_at=fresh) is False
+    # A worker started later (a restart) knows of the outage from the database.
+    fresh_worker = _worker(hub_ctx, redis_url, clock)
+    assert fresh_worker.remember("on-db", "ndrc", exp, issued_at=fresh) is False
 
 
 def test_api_serves_from_the_database_while_redis_is_down(
@@ -102,12 +156,17 @@ def test_api_serves_from_the_database_while_redis_is_down(
     client = SignedClient(app.test_client(), partner_keys_registered["ndrc"])
     # The first request finds Redis gone; its token predates the switch.
     assert problem(client.post("/api/v1/checks", body=BODY))["check"] == "jti"
-    # A store whose switch was a minute ago (its clock runs a minute behind): fresh
-    # tokens pass, checked against the database, and replays do not.
-    def behind() -> datetime:
-        return datetime.now(UTC) - timedelta(minutes=1)
+    # A store that switched a minute ago: fresh tokens pass, checked against the
+    # database, and replays do not.
+    clock = [datetime.now(UTC) - timedelta(minutes=1)]
+    with hub_ctx.sessions() as s, s.begin():
+        s.execute(sa_delete(SeenToken))  # the first store's switch, just now
     gate.replay = FallbackReplayStore(RedisReplayStore.from_url(DEAD_REDIS),
-                                      DatabaseReplayStore(hub_ctx.sessions), clock=behind)
+                                      DatabaseReplayStore(hub_ctx.sessions),
+                                      clock=lambda: clock[0])
+    with pytest.raises(AuthError):
+        gate.replay.remember("probe", "ndrc", clock[0] + timedelta(minutes=5), clock[0])
+    clock[0] = datetime.now(UTC)
     ok = client.post("/api/v1/checks", body=BODY)
     assert ok.status_code == 200, ok.data
     assert gate.replay.on_fallback
