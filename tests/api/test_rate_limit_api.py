@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 import orjson
 import pytest
 from flask import Flask
 
+from hub.api.partner_auth import EXTENSION
 from hub.app import create_app
 from hub.context import HubContext
+from hub.db.models import SeenToken
+from hub.errors import AuthError
+from hub.queue.replay import RedisReplayStore
+from hub.services.replay import DatabaseReplayStore, FallbackReplayStore
 from tests.api.conftest import SignedClient, problem
 from tests.api_auth.keys import PartnerKeyPair
 
@@ -72,3 +79,48 @@ def test_snapshots_are_limited_to_a_few_an_hour(
     assert int(response.headers["Retry-After"]) > 60
     # Only the snapshot: the feed is still open.
     assert ndrc.get("/api/v1/changes").status_code == 200
+
+
+def _jti(token: str | None) -> str:
+    assert token is not None
+    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+
+
+def test_a_refused_snapshot_keeps_its_jti(
+        hub_ctx: HubContext, partner_keys_registered: dict[str, PartnerKeyPair]) -> None:
+    app = create_app(context=hub_ctx)
+    ndrc = SignedClient(app.test_client(), partner_keys_registered["ndrc"])
+    for _ in range(6):
+        assert ndrc.get("/api/v1/snapshot").status_code == 200
+    with hub_ctx.sessions() as s:
+        assert s.get(SeenToken, ("ndrc", _jti(ndrc.last_token))) is not None
+    assert ndrc.get("/api/v1/snapshot").status_code == 429
+    with hub_ctx.sessions() as s:
+        assert s.get(SeenToken, ("ndrc", _jti(ndrc.last_token))) is None
+
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def test_budgets_count_in_memory_while_redis_is_down(
+        hub_ctx: HubContext, partner_keys_registered: dict[str, PartnerKeyPair]) -> None:
+    settings = dataclasses.replace(hub_ctx.settings, redis_url=DEAD_REDIS)
+    app = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
+    client = app.test_client()
+    # A staff login: the failure budget counts in memory, the answer is the usual 401.
+    login = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x" * 12})
+    assert login.status_code == 401, login.data
+    # A partner's snapshots, with the replay store on the database since a minute ago.
+    clock = [datetime.now(UTC) - timedelta(minutes=1)]
+    gate = app.extensions[EXTENSION]
+    gate.replay = FallbackReplayStore(RedisReplayStore.from_url(DEAD_REDIS),
+                                      DatabaseReplayStore(hub_ctx.sessions),
+                                      clock=lambda: clock[0])
+    with pytest.raises(AuthError):
+        gate.replay.remember("probe", "ndrc", clock[0] + timedelta(minutes=5), clock[0])
+    clock[0] = datetime.now(UTC)
+    ndrc = SignedClient(client, partner_keys_registered["ndrc"])
+    for _ in range(6):
+        response = ndrc.get("/api/v1/snapshot")
+        assert response.status_code == 200, response.data
+    assert problem(ndrc.get("/api/v1/snapshot"))["status"] == 429
