@@ -134,7 +134,8 @@ def start_server(app: str, port: int, env: dict[str, str], workers: int,
     proc = subprocess.Popen(
         [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--threads", str(threads), "--pythonpath",
-         f"{ROOT},{BENCH}", app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+         f"{ROOT},{BENCH}", app], cwd=ROOT,
+        env={**env, "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

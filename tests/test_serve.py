@@ -49,3 +49,18 @@ def test_hub_run_serves_seeded_sqlite(tmp_path: Path) -> None:
     assert body["database"] == "sqlite"
     assert body["high_water"] > 40  # the seeded records and their later history
     assert (tmp_path / "instance" / "hub.sqlite3").exists()
+
+
+def test_the_production_entry_point_needs_the_public_url(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "REDIS_"))}
+    env["HUB_INSTANCE_PATH"] = str(tmp_path / "instance")
+    root = Path(__file__).resolve().parent.parent
+    load = [sys.executable, "-c", "import wsgi"]
+    refused = subprocess.run(load, env=env, cwd=root, capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode != 0
+    assert "HUB_PUBLIC_URL is not set" in refused.stderr
+    env["HUB_PUBLIC_URL"] = "https://hub.example.cn"
+    loaded = subprocess.run(load, env=env, cwd=root, capture_output=True, text=True,
+                            timeout=120)
+    assert loaded.returncode == 0, loaded.stderr

@@ -19,7 +19,7 @@ from hub.api.throttle import EXTENSION as THROTTLES
 from hub.api.throttle import make_budgets
 from hub.config.partners import load_adapters
 from hub.context import HubContext
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.queue.replay import RedisReplayStore
 from hub.services.replay import DatabaseReplayStore, FallbackReplayStore, ReplayStore
 
@@ -51,6 +51,20 @@ def init_api(app: Flask, context: HubContext) -> HubApi:
     api.register_blueprint(staff.bp)
     app.register_error_handler(HubError, hub_error_problem)
     return api
+
+
+def require_public_url(context: HubContext) -> None:
+    """A production server must know the URL partners call: ``htu`` is compared with it.
+
+    Without it the request's own Host header would decide, so a token signed for another
+    hub (a staging one with the same partner key) would pass here.
+
+    :raises ConfigError: ``HUB_PUBLIC_URL`` is not set.
+    """
+    if not context.settings.public_url:
+        raise ConfigError("HUB_PUBLIC_URL is not set: give the scheme and host partners "
+                          "call (e.g. https://hub.example.cn); tokens' htu is checked "
+                          "against it")
 
 
 def preload_partners(app: Flask) -> None:
