@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete
 from werkzeug.test import TestResponse
 
+from hub.api.partner_auth import EXTENSION
 from hub.context import HubContext
 from hub.db.engine import session_scope
+from hub.db.models import SeenToken
+from hub.errors import AuthError
+from hub.queue.replay import RedisReplayStore
 from hub.services import partner_keys, registry
 from hub.services.actors import Actor
+from hub.services.replay import HUB_ROWS, DatabaseReplayStore, FallbackReplayStore
 from tests.api_auth.keys import PartnerKeyPair, claims, make_key, sign
 from tests.samples import org_listing, org_restriction, person_listing, person_restriction
 
@@ -100,3 +106,18 @@ def problem(response: TestResponse) -> dict[str, Any]:
     body: dict[str, Any] = orjson.loads(response.data)
     assert body["status"] == response.status_code
     return body
+
+
+def on_database_since_a_minute(app: Flask, ctx: HubContext, redis_url: str) -> Any:
+    """Give ``app`` a replay store that left the (dead) Redis at ``redis_url`` a minute ago,
+    past the refusals that follow a switch; any earlier switch is forgotten."""
+    clock = [datetime.now(UTC) - timedelta(minutes=1)]
+    with ctx.sessions() as s, s.begin():
+        s.execute(delete(SeenToken).where(SeenToken.partner == HUB_ROWS))
+    gate = app.extensions[EXTENSION]
+    gate.replay = FallbackReplayStore(RedisReplayStore.from_url(redis_url),
+                                      DatabaseReplayStore(ctx.sessions), clock=lambda: clock[0])
+    with pytest.raises(AuthError):
+        gate.replay.remember("probe", "ndrc", clock[0] + timedelta(minutes=5), clock[0])
+    clock[0] = datetime.now(UTC)
+    return gate.replay

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -11,14 +10,10 @@ import orjson
 import pytest
 from flask import Flask
 
-from hub.api.partner_auth import EXTENSION
 from hub.app import create_app
 from hub.context import HubContext
 from hub.db.models import SeenToken
-from hub.errors import AuthError
-from hub.queue.replay import RedisReplayStore
-from hub.services.replay import DatabaseReplayStore, FallbackReplayStore
-from tests.api.conftest import SignedClient, problem
+from tests.api.conftest import SignedClient, on_database_since_a_minute, problem
 from tests.api_auth.keys import PartnerKeyPair
 
 CHECKS = "/api/v1/checks"
@@ -111,14 +106,7 @@ def test_budgets_count_in_memory_while_redis_is_down(
     login = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x" * 12})
     assert login.status_code == 401, login.data
     # A partner's snapshots, with the replay store on the database since a minute ago.
-    clock = [datetime.now(UTC) - timedelta(minutes=1)]
-    gate = app.extensions[EXTENSION]
-    gate.replay = FallbackReplayStore(RedisReplayStore.from_url(DEAD_REDIS),
-                                      DatabaseReplayStore(hub_ctx.sessions),
-                                      clock=lambda: clock[0])
-    with pytest.raises(AuthError):
-        gate.replay.remember("probe", "ndrc", clock[0] + timedelta(minutes=5), clock[0])
-    clock[0] = datetime.now(UTC)
+    on_database_since_a_minute(app, hub_ctx, DEAD_REDIS)
     ndrc = SignedClient(client, partner_keys_registered["ndrc"])
     for _ in range(6):
         response = ndrc.get("/api/v1/snapshot")

@@ -9,16 +9,14 @@ from pathlib import Path
 import orjson
 import pytest
 import redis
-from sqlalchemy import delete as sa_delete
 
 from hub.api.partner_auth import EXTENSION
 from hub.app import create_app
 from hub.context import HubContext
-from hub.db.models import SeenToken
 from hub.errors import AuthError, Unavailable
 from hub.queue.replay import RedisReplayStore
 from hub.services.replay import DatabaseReplayStore, FallbackReplayStore
-from tests.api.conftest import SignedClient, problem
+from tests.api.conftest import SignedClient, on_database_since_a_minute, problem
 from tests.api_auth.keys import PartnerKeyPair
 
 #: Nothing listens on port 1: connections are refused at once, as with a stopped Redis.
@@ -158,15 +156,7 @@ def test_api_serves_from_the_database_while_redis_is_down(
     assert problem(client.post("/api/v1/checks", body=BODY))["check"] == "jti"
     # A store that switched a minute ago: fresh tokens pass, checked against the
     # database, and replays do not.
-    clock = [datetime.now(UTC) - timedelta(minutes=1)]
-    with hub_ctx.sessions() as s, s.begin():
-        s.execute(sa_delete(SeenToken))  # the first store's switch, just now
-    gate.replay = FallbackReplayStore(RedisReplayStore.from_url(DEAD_REDIS),
-                                      DatabaseReplayStore(hub_ctx.sessions),
-                                      clock=lambda: clock[0])
-    with pytest.raises(AuthError):
-        gate.replay.remember("probe", "ndrc", clock[0] + timedelta(minutes=5), clock[0])
-    clock[0] = datetime.now(UTC)
+    on_database_since_a_minute(app, hub_ctx, DEAD_REDIS)
     ok = client.post("/api/v1/checks", body=BODY)
     assert ok.status_code == 200, ok.data
     assert gate.replay.on_fallback

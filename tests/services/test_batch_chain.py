@@ -80,10 +80,15 @@ def keys(tmp_path: Path) -> KeyStore:
     return KeyStore(tmp_path / "instance")
 
 
-def _held_removal(ctx: HubContext, adapter: PartnerAdapter, keys: KeyStore,
-                  out: Path) -> BatchResult:
+def _ten_sent(ctx: HubContext, adapter: PartnerAdapter, keys: KeyStore, out: Path) -> None:
+    """Ten listings, and the partner's first full batch of them."""
     _add(ctx, range(1, 11))
     _export(ctx, adapter, keys, out, 0, full=True)
+
+
+def _held_removal(ctx: HubContext, adapter: PartnerAdapter, keys: KeyStore,
+                  out: Path) -> BatchResult:
+    _ten_sent(ctx, adapter, keys, out)
     _remove(ctx, (1, 2, 3))  # 30 %
     held = _export(ctx, adapter, keys, out, 1)
     assert held.status == "held"
@@ -146,8 +151,7 @@ def test_corrections_do_not_count_as_records_the_partner_holds(
     hub_ctx: HubContext, keys: KeyStore, tmp_path: Path
 ) -> None:
     adapter = _adapter("ndrc", GATE)
-    _add(hub_ctx, range(1, 11))
-    _export(hub_ctx, adapter, keys, tmp_path, 0, full=True)
+    _ten_sent(hub_ctx, adapter, keys, tmp_path)
     with session_scope(hub_ctx.sessions) as s:
         for n in range(1, 11):
             registry.correct_listing(s, f"L-C-{n:05d}", {"obligation": "偿还借款本金人民币1元"},
@@ -163,8 +167,7 @@ def test_a_record_added_and_removed_in_one_batch_is_no_exit_of_a_held_record(
     hub_ctx: HubContext, keys: KeyStore, tmp_path: Path
 ) -> None:
     adapter = _adapter("ndrc", GATE)
-    _add(hub_ctx, range(1, 11))
-    _export(hub_ctx, adapter, keys, tmp_path, 0, full=True)
+    _ten_sent(hub_ctx, adapter, keys, tmp_path)
     _add(hub_ctx, range(50, 54))
     _remove(hub_ctx, range(50, 54))
     batch = _export(hub_ctx, adapter, keys, tmp_path, 1)
