@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hub.exporters import Exporter, make_exporter
 from hub.exporters.xml import HUB_LIST, XmlDialect
-from hub.partners.fields import ALWAYS_FIELDS
+from hub.partners.fields import ALWAYS_FIELDS, order_categories
 from hub.partners.projection import Row, project
 
 if TYPE_CHECKING:
@@ -32,11 +32,10 @@ class PartnerAdapter:
     #: List-of-codes field -> code -> the text sent instead of the code. Data, not
     #: code, so the SQL fast path of full snapshots can apply it too.
     code_labels: ClassVar[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
-    #: Only orders restricting one of these categories are sent (``None``: all orders).
-    restriction_categories: ClassVar[frozenset[str] | None] = None
-
     def __init__(self, config: PartnerConfig) -> None:
         self.config = config
+        #: Only orders restricting one of these categories are sent (``None``: all orders).
+        self.restriction_categories = order_categories(config.measures)
         # Plain dicts, looked up for every code of every row the feed projects.
         self._labels = tuple((f, dict(labels)) for f, labels in self.code_labels.items())
 

@@ -41,6 +41,32 @@ MEASURES: Final[Mapping[str, str]] = MappingProxyType({
     "credit_reporting": "record in the central bank's credit reference system",
 })
 
+#: Consumption measures and the restriction categories (DOMAIN.md §1) each enforces: a
+#: restriction order concerns such a measure only through these categories. Every other
+#: measure follows the list of dishonest defaulters, not the orders.
+MEASURE_CATEGORIES: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
+    "flight": frozenset({"C1"}),
+    "rail": frozenset({"C1", "C9"}),
+    "hotel_venue": frozenset({"C2"}),
+    "property_vehicle": frozenset({"C3", "C5"}),
+    "travel": frozenset({"C6"}),
+    "private_school": frozenset({"C7"}),
+    "insurance_product": frozenset({"C8"}),
+})
+
+
+def order_categories(measures: tuple[str, ...] | list[str]) -> frozenset[str] | None:
+    """The categories of orders a partner with these measures needs (None: every order).
+
+    A partner whose measures are all consumption measures needs only the orders
+    restricting what it enforces (an airline: C1); one with any other measure (the
+    national platform, the credit registry, a court) may need every order.
+    """
+    if not measures or any(m not in MEASURE_CATEGORIES for m in measures):
+        return None
+    return frozenset().union(*(MEASURE_CATEGORIES[m] for m in measures))
+
+
 #: Every projected row carries these, so a partner can always delete what it holds;
 #: they are never listed in a partner's ``fields``.
 ALWAYS_FIELDS: Final = ("record_type", "record_key", "status", "status_reason")

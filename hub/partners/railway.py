@@ -1,4 +1,8 @@
-"""China Railway: persons only, GB18030 CSV with its own column names, rail categories only."""
+"""China Railway: persons only, GB18030 CSV with its own column names.
+
+Its measure ``rail`` already keeps orders to C1 and C9 (the categories a ticket office
+can enforce; :func:`hub.partners.fields.order_categories`); a listing implies all nine,
+so every listing of a person reaches it."""
 
 from __future__ import annotations
 
@@ -7,9 +11,6 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from hub.partners.base import PartnerAdapter
-
-#: The categories a ticket office can enforce: C1 (soft sleeper) and C9 (G trains, EMU first).
-RAIL_CATEGORIES = frozenset({"C1", "C9"})
 
 
 class RailwayAdapter(PartnerAdapter):
@@ -25,6 +26,3 @@ class RailwayAdapter(PartnerAdapter):
         "categories": "限制类别", "listing_id": "失信名单编号", "exemptions": "临时解除",
         "role": "被限制人身份",
     })
-    # An order that restricts neither C1 nor C9 is no business of a railway;
-    # a listing implies all nine categories, so it always is.
-    restriction_categories: ClassVar[frozenset[str] | None] = RAIL_CATEGORIES

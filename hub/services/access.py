@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Connection, Table, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.core.identifiers import normalise_id_number
 from hub.core.subjects import subject_hash
 from hub.db.engine import session_scope
 from hub.db.models import BoundPerson, ChangeEvent, Listing, PartnerAccess, Restriction
@@ -83,7 +84,7 @@ def who_received(session: Session, id_number: str,
     ID was asked and the partner's projection had an active row for it. The
     projection is re-run as the partner's adapter stands today.
     """
-    id_number = id_number.strip().upper()
+    id_number = normalise_id_number(id_number)
     keys = _record_keys(session, id_number)
     events = list(session.execute(
         select(ChangeEvent.seq, ChangeEvent.record_kind, ChangeEvent.record_key,

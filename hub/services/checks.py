@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 import orjson
@@ -17,26 +17,17 @@ from sqlalchemy import Connection, Select, select, union
 from sqlalchemy import Row as Row_
 from sqlalchemy.orm import Session
 
+from hub.core.identifiers import normalise_id_number
 from hub.core.records import listing_state, restriction_state
 from hub.core.subjects import subject_hash
+from hub.core.timeutil import court_date
 from hub.db.engine import one_of
 from hub.db.models import BoundPerson, Exemption, Listing, Restriction
 from hub.partners.base import PartnerAdapter
+from hub.partners.fields import MEASURE_CATEGORIES
 from hub.partners.projection import Row
 
 MAX_SUBJECTS: Final = 1000
-
-#: Consumption measures and the restriction categories (DOMAIN.md §1) each enforces;
-#: a restriction concerns such a measure only through these categories.
-MEASURE_CATEGORIES: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
-    "flight": frozenset({"C1"}),
-    "rail": frozenset({"C1", "C9"}),
-    "hotel_venue": frozenset({"C2"}),
-    "property_vehicle": frozenset({"C3", "C5"}),
-    "travel": frozenset({"C6"}),
-    "private_school": frozenset({"C7"}),
-    "insurance_product": frozenset({"C8"}),
-})
 
 
 @dataclass(slots=True)
@@ -47,22 +38,27 @@ class SubjectResult:
 
 def _measures(adapter: PartnerAdapter, kind: str, categories: Iterable[str]) -> list[str]:
     """The caller's measures a record concerns: all of them for a listing (it implies
-    every joint sanction); for a restriction, those its categories reach."""
+    every joint sanction); for a restriction, the consumption measures its categories
+    reach (an order restricts consumption, nothing else)."""
     measures = adapter.config.measures
     if kind == "listing":
         return list(measures)
     cats = set(categories)
-    return [m for m in measures if m not in MEASURE_CATEGORIES or MEASURE_CATEGORIES[m] & cats]
+    return [m for m in measures if MEASURE_CATEGORIES.get(m, frozenset()) & cats]
 
 
-def _exempted(state: Mapping[str, Any], person: str) -> set[str]:
+def _exempted(state: Mapping[str, Any], person: str, today: str) -> set[str]:
+    """Categories an exemption lifts for ``person`` today: an approved exemption whose
+    window has not opened yet (or has closed, before the expiry job marks it) lifts
+    nothing at the counter."""
     return {c for e in state.get("exemptions", ()) if e["status"] == "active"
-            and e["person"] == person for c in e["categories"]}
+            and e["person"] == person and e["from"] <= today <= e["until"]
+            for c in e["categories"]}
 
 
 def _match(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any], row: Row,
-           id_number: str, role: str | None) -> dict[str, Any]:
-    categories = set(state.get("categories") or ()) - _exempted(state, id_number)
+           id_number: str, role: str | None, today: str) -> dict[str, Any]:
+    categories = set(state.get("categories") or ()) - _exempted(state, id_number, today)
     match = {"matched_as": "bound_person" if role else "subject", **row,
              "measures": _measures(adapter, kind, categories)}
     if role:
@@ -172,11 +168,13 @@ def portable_records(session: Session,
               "status": e["status"]} for e in exemptions.get(order.order_id, ())])
 
 
-def check_subjects(session: Session, adapter: PartnerAdapter,
-                   id_numbers: Sequence[str]) -> list[SubjectResult]:
+def check_subjects(session: Session, adapter: PartnerAdapter, id_numbers: Sequence[str],
+                   now: datetime | None = None) -> list[SubjectResult]:
     """One result per asked ID (in the order asked, duplicates once), each with the
-    caller's active rows that concern it; an exit or an out-of-scope record gives none."""
-    ids = list(dict.fromkeys(i.strip().upper() for i in id_numbers))
+    caller's active rows that concern it; an exit or an out-of-scope record gives none.
+    IDs are normalised as the registry stores them (full-width, spaces, case)."""
+    today = court_date(now or datetime.now(UTC)).isoformat()
+    ids = list(dict.fromkeys(normalise_id_number(i) for i in id_numbers))
     if len(ids) > MAX_SUBJECTS:
         raise ValueError(f"at most {MAX_SUBJECTS} subjects per check")
     results = {i: SubjectResult(i) for i in ids}
@@ -188,14 +186,14 @@ def check_subjects(session: Session, adapter: PartnerAdapter,
                 continue
             if state["id_number"] in results and "#" not in row["record_key"]:
                 results[state["id_number"]].matches.append(
-                    _match(adapter, kind, state, row, state["id_number"], None))
+                    _match(adapter, kind, state, row, state["id_number"], None, today))
             for pid, person in persons.items():
                 # A person-only partner gets one row per bound person (key ORDER#role#ID);
                 # any other gets the organisation's row, which binds them all.
                 own_row = row["record_key"].endswith(f"#{pid}")
                 if pid in results and (own_row or "#" not in row["record_key"]):
                     results[pid].matches.append(
-                        _match(adapter, kind, state, row, pid, person["role"]))
+                        _match(adapter, kind, state, row, pid, person["role"], today))
     return list(results.values())
 
 

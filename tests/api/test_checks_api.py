@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
@@ -15,11 +16,12 @@ from hub.context import HubContext
 from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
 from hub.db.models import PartnerAccess
-from hub.services import registry
+from hub.services import partner_keys, registry
 from hub.services.access import who_received
 from tests.api.conftest import ADMIN, SignedClient, problem
+from tests.api_auth.keys import make_key
 from tests.conftest import invoke
-from tests.samples import org_listing
+from tests.samples import org_listing, org_restriction, person_restriction
 
 Signed = Callable[[str], SignedClient]
 CHECKS = "/api/v1/checks"
@@ -153,3 +155,59 @@ def test_a_legal_representative_named_in_a_listing_was_received(
         found = who_received(session, REPRESENTATIVE, load_adapters(hub_ctx.settings))
     assert [(d.partner, d.endpoint, d.record_keys) for d in found] == [
         ("ndrc", "changes", ("L-2024-000002",))]
+
+
+@pytest.mark.parametrize("typed", [
+    "110105 198503150019",  # a space inside, as typed at a counter
+    "１１０１０５１９８５０３１５００１９",  # full-width digits, as an IME gives them
+    "11010519850315001９",
+])
+def test_an_id_is_read_as_the_registry_stores_it(signed: Signed, records: HubContext,
+                                                 typed: str) -> None:
+    assert check(signed("ndrc"), typed)[PERSON] != []
+
+
+def test_an_exemption_lifts_nothing_before_its_window_opens(
+        signed: Signed, records: HubContext) -> None:
+    today = court_date(datetime.now(UTC))
+    with session_scope(records.sessions) as s:
+        registry.grant_exemption(s, "R-2024-000002", {
+            "person": REPRESENTATIVE, "categories": ["C1"],
+            "from": (today + timedelta(days=10)).isoformat(),
+            "until": (today + timedelta(days=15)).isoformat(), "reason": "illness",
+        }, actor=ADMIN, now=datetime.now(UTC))
+    (flight,) = check(signed("travelsky"), REPRESENTATIVE)[REPRESENTATIVE]
+    # Approved, shown, but not yet in force: today the airline still refuses the ticket.
+    assert flight["exemptions"][0]["from"] == (today + timedelta(days=10)).isoformat()
+    assert flight["measures"] == ["flight"]
+
+
+def _client_of(app: Flask, ctx: HubContext, partner: str) -> SignedClient:
+    key = make_key(partner, "Ed25519")
+    with session_scope(ctx.sessions) as s:
+        partner_keys.add_key(s, partner, key.public_pem, known_partners={partner},
+                             actor=ADMIN, now=datetime.now(UTC))
+    return SignedClient(app.test_client(), key)
+
+
+def test_an_order_concerns_only_the_consumption_it_restricts(
+        app: Flask, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.issue_restriction(s, org_restriction(listing_id=None, categories=["C1", "C8"]),
+                                   actor=ADMIN, now=datetime.now(UTC))
+    # CIRC: high-premium insurance (C8) and financial-institution founding; the latter
+    # follows a listing, never a consumption order.
+    (match,) = check(_client_of(app, hub_ctx, "circ"), ORG)[ORG]
+    assert match["measures"] == ["insurance_product"]
+
+
+def test_an_airline_is_not_told_of_an_order_that_restricts_no_flight(
+        signed: Signed, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.issue_restriction(s, person_restriction(listing_id=None, categories=["C7"]),
+                                   actor=ADMIN, now=datetime.now(UTC))
+    travelsky = signed("travelsky")
+    assert check(travelsky, PERSON)[PERSON] == []
+    events = travelsky.get("/api/v1/changes").json
+    assert events is not None
+    assert [r for e in events["events"] for r in e["rows"]] == []
