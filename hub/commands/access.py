@@ -7,14 +7,16 @@ from flask.cli import AppGroup, FlaskGroup
 
 from hub.commands.common import context
 from hub.config.partners import load_adapters
+from hub.core.identifiers import normalise_id_number
 from hub.services.access import who_received
 
 group = AppGroup("access", help="The partner access record.")
 
 
 @group.command("who-received",
-               help="Every partner request that handed out data of the person or organisation "
-                    "with this ID number: when, which endpoint, which records and seqs.")
+               help="Every partner request and batch file that handed out data of the person "
+                    "or organisation with this ID number: when, which channel (changes, "
+                    "snapshot, checks, full or delta batch), which records and seqs.")
 @click.argument("id_number")
 def who_received_cmd(id_number: str) -> None:
     ctx = context()
@@ -22,7 +24,7 @@ def who_received_cmd(id_number: str) -> None:
     with ctx.sessions() as session:
         found = who_received(session, id_number, adapters)
     if not found:
-        click.echo(f"no partner has received data of {id_number.strip().upper()}")
+        click.echo(f"no partner has received data of {normalise_id_number(id_number)}")
         return
     click.echo("AT (UTC)              PARTNER          ENDPOINT  RECORDS  SEQS")
     for d in found:

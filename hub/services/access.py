@@ -10,22 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, Table, insert, or_, select
+from sqlalchemy import Connection, Text, cast, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.identifiers import normalise_id_number
 from hub.core.subjects import subject_hash
 from hub.db.engine import session_scope
-from hub.db.models import BoundPerson, ChangeEvent, Listing, PartnerAccess, Restriction
+from hub.db.models import ChangeEvent, PartnerAccess
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
+from hub.services.checks import hits as check_hits
 
 #: One statement for every request: the values are parameters, so it is compiled once
 #: (an ORM ``insert().values(...)`` per request cost twice the CPU of the INSERT here).
-_INSERT = insert(cast(Table, PartnerAccess.__table__))
+_INSERT = insert(PartnerAccess.__table__)  # type: ignore[arg-type]
 
 
 def log_access(db: Session | Connection, *, partner: str, endpoint: str, at: datetime,
@@ -61,28 +62,34 @@ class Disclosure:
     record_keys: tuple[str, ...]
 
 
+def _names_person(state: Mapping[str, Any], id_number: str) -> bool:
+    """Whether a record state is about ``id_number``: its subject, an organisation's
+    legal representative, or a person an order binds."""
+    representative = state.get("legal_representative") or {}
+    return (state.get("id_number") == id_number
+            or representative.get("id_number") == id_number
+            or any(p.get("id_number") == id_number for p in state.get("bound_persons") or ()))
+
+
 def _record_keys(session: Session, id_number: str) -> set[tuple[str, str]]:
-    keys = {("listing", k) for k in session.scalars(
-        select(Listing.listing_id).where(or_(
-            Listing.id_number == id_number,
-            # An organisation's listing names its legal representative.
-            Listing.legal_representative["id_number"].as_string() == id_number)))}
-    bound = select(BoundPerson.order_id).where(BoundPerson.id_number == id_number)
-    keys |= {("restriction", k) for k in session.scalars(
-        select(Restriction.order_id).where(
-            or_(Restriction.id_number == id_number, Restriction.order_id.in_(bound))))}
-    return keys
+    """Every record that named the person in any state the log holds: a correction that
+    took the ID away (or a bound person off an order) does not undo what was sent."""
+    candidates = session.execute(
+        select(ChangeEvent.record_kind, ChangeEvent.record_key, ChangeEvent.state)
+        .where(cast(ChangeEvent.state, Text).contains(id_number)))
+    return {(kind, key) for kind, key, state in candidates if _names_person(state, id_number)}
 
 
 def who_received(session: Session, id_number: str,
                  adapters: Mapping[str, PartnerAdapter]) -> list[Disclosure]:
-    """Every partner request that handed out data of the person or organisation ``id_number``.
+    """Every partner request or batch file that handed out data of ``id_number``.
 
-    A changes page counts when it covered an event of one of their records
-    that the partner's projection did not drop; a snapshot when one of their
-    records was in the partner's active rows as of its seq; a check when the
-    ID was asked and the partner's projection had an active row for it. The
-    projection is re-run as the partner's adapter stands today.
+    A changes page or a delta batch counts when it covered an event of one of their
+    records (any that ever named the ID) whose projection for the partner names it; a
+    snapshot or a full batch when one of their records was in the partner's active
+    rows as of its seq; a check when the ID was asked and the check's own rule
+    (:func:`hub.services.checks.hits`) matched it. The projection is re-run as the
+    partner's adapter stands today. A batch counts once written, held or not.
     """
     id_number = normalise_id_number(id_number)
     keys = _record_keys(session, id_number)
@@ -97,7 +104,7 @@ def who_received(session: Session, id_number: str,
     hashed = subject_hash(id_number)
     accesses = session.scalars(
         select(PartnerAccess).where(or_(
-            PartnerAccess.endpoint.in_(["changes", "snapshot"]),
+            PartnerAccess.endpoint.in_(_RANGES),
             PartnerAccess.subjects.contains(hashed),
         )).order_by(PartnerAccess.at, PartnerAccess.id)
     )
@@ -119,22 +126,33 @@ def _names(rows: list[Row], id_number: str) -> bool:
     return id_number.encode() in orjson.dumps(rows)
 
 
+#: Endpoints whose access rows carry a range of the log (a page, a delta batch) or a
+#: seq as of which a whole list went out (a snapshot, a full batch).
+_RANGES: Final = ("changes", "snapshot", "delta", "full")
+
+
 def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
              id_number: str) -> list[tuple[int, str]]:
-    if access.endpoint == "changes":
+    if access.endpoint in ("changes", "delta"):
         lo, hi = access.from_seq or 0, access.to_seq or 0
         return [(e.seq, e.record_key) for e in events
                 if lo < e.seq <= hi and _names(adapter.project(e.record_kind, e.state),
                                                id_number)]
-    # snapshot and checks: the records' last state as of the snapshot's seq / the check's time.
+    # A snapshot, a full batch or a check: the records' last state as of its seq or time.
     last: dict[tuple[str, str], Any] = {}
     for e in events:
-        if (e.seq <= (access.to_seq or 0) if access.endpoint == "snapshot"
+        if (e.seq <= (access.to_seq or 0) if access.endpoint in ("snapshot", "full")
                 else e.at <= access.at):
             last[(e.record_kind, e.record_key)] = e
     carried = []
     for e in last.values():
-        active = [r for r in adapter.project(e.record_kind, e.state) if r["status"] == "active"]
-        if active and _names(active, id_number):
+        if access.endpoint == "checks":
+            # What the check answered about this ID, by the check's own rule.
+            found = any(True for _ in check_hits(adapter, e.record_kind, e.state, {id_number}))
+        else:
+            active = [r for r in adapter.project(e.record_kind, e.state)
+                      if r["status"] == "active"]
+            found = bool(active) and _names(active, id_number)
+        if found:
             carried.append((e.seq, e.record_key))
     return carried

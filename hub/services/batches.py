@@ -39,6 +39,7 @@ from hub.keystore import KeyStore
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
 from hub.services import audit
+from hub.services.access import log_access
 from hub.services.actors import Actor
 from hub.services.feed import high_water
 from hub.services.progress import locked_progress
@@ -267,6 +268,10 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
         if held_reason:
             audit.record(session, actor=actor.name, action="batch.held", target=partner,
                          detail={"batch_id": batch_id, "reason": held_reason}, at=now)
+        # What the file holds is on the access record as a request's answer would be:
+        # "who received this person's data" counts batch files too.
+        log_access(session, partner=partner, endpoint=kind, at=now, from_seq=from_seq,
+                   to_seq=to_seq, count=records)
         session.flush()  # a clash with a recorded batch shows here, before any file is named
 
         manifest_path = out_dir / f"{stem}.manifest.json"

@@ -7,7 +7,7 @@ never shows a partner more than its feed would; one rule, kept in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -179,22 +179,31 @@ def check_subjects(session: Session, adapter: PartnerAdapter, id_numbers: Sequen
         raise ValueError(f"at most {MAX_SUBJECTS} subjects per check")
     results = {i: SubjectResult(i) for i in ids}
     for kind, state in records(session, ids):
-        persons = {p["id_number"]: p for p in state.get("bound_persons", ())
-                   if p.get("released_on") is None}
-        for row in adapter.project(kind, state):
-            if row["status"] != "active":
-                continue
-            if state["id_number"] in results and "#" not in row["record_key"]:
-                results[state["id_number"]].matches.append(
-                    _match(adapter, kind, state, row, state["id_number"], None, today))
-            for pid, person in persons.items():
-                # A person-only partner gets one row per bound person (key ORDER#role#ID);
-                # any other gets the organisation's row, which binds them all.
-                own_row = row["record_key"].endswith(f"#{pid}")
-                if pid in results and (own_row or "#" not in row["record_key"]):
-                    results[pid].matches.append(
-                        _match(adapter, kind, state, row, pid, person["role"], today))
+        for id_number, row, role in hits(adapter, kind, state, results):
+            results[id_number].matches.append(
+                _match(adapter, kind, state, row, id_number, role, today))
     return list(results.values())
+
+
+def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
+         asked: Container[str]) -> Iterator[tuple[str, Row, str | None]]:
+    """What a check of the ``asked`` IDs finds in one record state: each asked ID with
+    the caller's active row that concerns it, and the role it is bound in (None for
+    the record's own subject). The one rule of a check's answer, and of the access
+    record's "was this person disclosed by that check"."""
+    persons = {p["id_number"]: p for p in state.get("bound_persons", ())
+               if p.get("released_on") is None}
+    for row in adapter.project(kind, state):
+        if row["status"] != "active":
+            continue
+        if state["id_number"] in asked and "#" not in row["record_key"]:
+            yield state["id_number"], row, None
+        for pid, person in persons.items():
+            # A person-only partner gets one row per bound person (key ORDER#role#ID);
+            # any other gets the organisation's row, which binds them all.
+            own_row = row["record_key"].endswith(f"#{pid}")
+            if pid in asked and (own_row or "#" not in row["record_key"]):
+                yield pid, row, person["role"]
 
 
 def hashes(id_numbers: Iterable[str]) -> str:

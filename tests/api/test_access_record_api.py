@@ -1,0 +1,110 @@
+"""The access record's answer to "who received this person's data, and when", across
+every channel: feed pages, checks, and batch files, and after corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from hub.config.partners import load_adapters
+from hub.context import HubContext
+from hub.db.engine import session_scope
+from hub.services import partner_keys, registry
+from hub.services.access import who_received
+from tests.api.conftest import ADMIN, SignedClient
+from tests.api_auth.keys import make_key
+from tests.conftest import invoke
+from tests.samples import org_listing, org_restriction, person_listing
+
+Signed = Callable[[str], SignedClient]
+PERSON = "110105198503150019"
+REPRESENTATIVE = "320102197907040241"
+CONTROLLER = "11010519491231002X"
+BINDS_BOTH = [{"name": "李娜", "id_number": REPRESENTATIVE, "role": "legal_representative"},
+              {"name": "王强", "id_number": CONTROLLER, "role": "actual_controller"}]
+
+
+def receivers(ctx: HubContext, id_number: str) -> list[tuple[str, str]]:
+    with ctx.sessions() as session:
+        return [(d.partner, d.endpoint)
+                for d in who_received(session, id_number, load_adapters(ctx.settings))]
+
+
+def client_of(app: Flask, ctx: HubContext, partner: str) -> SignedClient:
+    key = make_key(partner, "Ed25519")
+    with session_scope(ctx.sessions) as s:
+        partner_keys.add_key(s, partner, key.public_pem, known_partners={partner},
+                             actor=ADMIN, now=datetime.now(UTC))
+    return SignedClient(app.test_client(), key)
+
+
+def check(client: SignedClient, id_number: str) -> list[dict[str, Any]]:
+    response = client.post("/api/v1/checks", json={"subjects": [{"id_number": id_number}]})
+    assert response.status_code == 200, response.data
+    assert response.json is not None
+    return list(response.json["results"][0]["matches"])
+
+
+def test_batch_files_are_on_the_record(records: HubContext, runner: FlaskCliRunner,
+                                       tmp_path: Path) -> None:
+    assert receivers(records, PERSON) == []
+    result = invoke(runner, "export", "ndrc", "--full", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert receivers(records, PERSON) == [("ndrc", "full")]
+    with session_scope(records.sessions) as s:
+        registry.remove_listing(s, "L-2024-000001", reason="performed", actor=ADMIN,
+                                now=datetime.now(UTC))
+    assert invoke(runner, "export", "ndrc", "--out", tmp_path).exit_code == 0
+    assert receivers(records, PERSON) == [("ndrc", "full"), ("ndrc", "delta")]
+
+
+def test_a_check_that_named_a_bound_person_is_on_the_record(
+        app: Flask, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.issue_restriction(s, org_restriction(listing_id=None, bound_persons=BINDS_BOTH),
+                                   actor=ADMIN, now=datetime.now(UTC))
+    # CIRC's rows of the order carry no bound persons, yet its check told it who
+    # controls the restricted organisation.
+    (match,) = check(client_of(app, hub_ctx, "circ"), CONTROLLER)
+    assert (match["matched_as"], match["role"]) == ("bound_person", "actual_controller")
+    assert receivers(hub_ctx, CONTROLLER) == [("circ", "checks")]
+
+
+def test_a_check_that_found_nothing_is_not_on_the_record(
+        app: Flask, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ADMIN, now=datetime.now(UTC))
+    # The organisation's listing names its representative, but a check by her ID does
+    # not match it: the check told MLR nothing of her.
+    assert check(client_of(app, hub_ctx, "mlr"), REPRESENTATIVE) == []
+    assert receivers(hub_ctx, REPRESENTATIVE) == []
+
+
+def test_an_id_corrected_away_stays_on_the_record(signed: Signed, hub_ctx: HubContext) -> None:
+    wrong = CONTROLLER
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(id_number=wrong), actor=ADMIN,
+                             now=datetime.now(UTC))
+    assert signed("ndrc").get("/api/v1/changes").status_code == 200
+    with session_scope(hub_ctx.sessions) as s:
+        registry.correct_listing(s, "L-2024-000001", {"id_number": PERSON},
+                                 reason="data_inaccurate", actor=ADMIN, now=datetime.now(UTC))
+    # NDRC was sent the wrong person's data: the correction does not undo that.
+    assert receivers(hub_ctx, wrong) == [("ndrc", "changes")]
+
+
+def test_a_bound_person_corrected_away_stays_on_the_record(
+        signed: Signed, hub_ctx: HubContext) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.issue_restriction(s, org_restriction(listing_id=None, bound_persons=BINDS_BOTH),
+                                   actor=ADMIN, now=datetime.now(UTC))
+    assert signed("travelsky").get("/api/v1/changes").status_code == 200
+    with session_scope(hub_ctx.sessions) as s:
+        registry.correct_restriction(s, "R-2024-000002", {"bound_persons": BINDS_BOTH[:1]},
+                                     reason="data_inaccurate", actor=ADMIN, now=datetime.now(UTC))
+    assert receivers(hub_ctx, CONTROLLER) == [("travelsky", "changes")]
