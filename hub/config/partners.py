@@ -89,9 +89,9 @@ def resolve_adapter(path: str) -> type[PartnerAdapter]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f'cannot import "{module_name}": {exc}') from exc
-    except Exception as exc:
-        # A third-party adapter module can fail in any way while importing;
-        # `hub partners check` must still report it as a problem of this file.
+    except (Exception, SystemExit) as exc:
+        # A third-party adapter module can fail in any way while importing (even call
+        # sys.exit); `hub partners check` must still report it as a problem of this file.
         raise ConfigError(f'importing "{module_name}" failed: {type(exc).__name__}: {exc}'
                           ) from exc
     if not hasattr(module, class_name):
@@ -151,7 +151,11 @@ def _load_one(stem: str, path: Path, override: Path | None,
               problems: list[ConfigProblem]) -> LoadedPartner | None:
     data = _read_toml(path, problems)
     extra = _read_toml(override, problems) if override is not None else {}
-    if data is None or extra is None:
+    if data is None:
+        return None
+    if extra is None:
+        # The override cannot be read: the repo file's own problems still count.
+        _load_one(stem, path, None, problems)
         return None
     origins = dict.fromkeys(_leaf_keys(data), str(path))
     files: tuple[Path, ...] = (path,)
@@ -164,25 +168,29 @@ def _load_one(stem: str, path: Path, override: Path | None,
         config = parse_partner(data, source=source, stem=stem, origins=origins)
     except PartnerConfigError as exc:
         problems.extend(exc.problems)
+        # Its adapter too, when it is named well enough to try: every problem at once.
+        adapter, fmt = data.get("adapter"), data.get("format")
+        if isinstance(adapter, str) and not any(p.key == "adapter" for p in exc.problems):
+            _check_adapter(adapter, fmt if isinstance(fmt, str) else None, origins, source,
+                           problems)
         return None
-    if config.adapter is not None and not _check_adapter(config, origins, problems):
+    if config.adapter is not None and not _check_adapter(
+            config.adapter, config.format, origins, config.source, problems):
         return None
     return LoadedPartner(config, files, MappingProxyType(origins))
 
 
-def _check_adapter(config: PartnerConfig, origins: Mapping[str, str],
+def _check_adapter(path: str, fmt: str | None, origins: Mapping[str, str], source: str,
                    problems: list[ConfigProblem]) -> bool:
-    path = config.adapter or ""
     try:
         cls = resolve_adapter(path)
     except ConfigError as exc:
-        problems.append(ConfigProblem(origins.get("adapter", config.source), "adapter", str(exc)))
+        problems.append(ConfigProblem(origins.get("adapter", source), "adapter", str(exc)))
         return False
-    if cls.formats is not None and config.format not in cls.formats:
+    if fmt is not None and cls.formats is not None and fmt not in cls.formats:
         written = ", ".join(sorted(cls.formats))
-        problems.append(ConfigProblem(origins.get("format", config.source), "format",
-                                      f'"{config.format}" is not written by {path} '
-                                      f"(it writes {written})"))
+        problems.append(ConfigProblem(origins.get("format", source), "format",
+                                      f'"{fmt}" is not written by {path} (it writes {written})'))
         return False
     return True
 

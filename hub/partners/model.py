@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import ConfigError
+from hub.exporters import ENCODINGS as FORMAT_ENCODINGS
 from hub.partners.fields import (
     ALWAYS_FIELDS,
     FIELDS_BY_MEASURE,
@@ -25,6 +26,11 @@ from hub.partners.fields import (
 )
 
 FORMATS: Final = ("jsonl", "xml", "csv")
+#: Fields only one kind of subject has: a partner that never receives that kind has
+#: no use for them (an organisation's representative and bound persons reach a
+#: person-only partner as persons of their own, never as the organisation's fields).
+PERSON_ONLY_FIELDS: Final = frozenset({"gender", "birth_date", "travel_documents"})
+ORGANISATION_ONLY_FIELDS: Final = frozenset({"legal_representative", "bound_persons"})
 ENCODINGS: Final = ("utf-8", "gb18030")
 RECORD_TYPES: Final = ("listing", "restriction")
 SUBJECTS: Final = ("person", "organisation")
@@ -308,13 +314,19 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
         if isinstance(value, dict):
             yield from _leaves(value, f"{prefix}{key}.")
         elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    yield from _leaves(item, f"{prefix}{key}.")
-                else:
-                    yield f"{prefix}{key}", item
+            yield from _items(value, f"{prefix}{key}")
         else:
             yield f"{prefix}{key}", value
+
+
+def _items(values: list[Any], key: str) -> Iterator[tuple[str, Any]]:
+    for item in values:
+        if isinstance(item, dict):
+            yield from _leaves(item, f"{key}.")
+        elif isinstance(item, list):
+            yield from _items(item, key)  # a list of lists: every string is a leaf
+        else:
+            yield key, item
 
 
 class _Reader:
@@ -447,6 +459,9 @@ def parse_partner(data: Mapping[str, Any], *, source: str, stem: str,
         r.problem("adapter", f'"{adapter}" is not of the form package.module:Class')
     fmt = r.choice(data, "format", FORMATS)
     encoding = r.choice(data, "encoding", ENCODINGS, "utf-8")
+    if fmt is not None and encoding is not None and encoding not in FORMAT_ENCODINGS[fmt]:
+        r.problem("encoding", f'"{encoding}" is not an encoding of {fmt} files: use '
+                              f'{" or ".join(e for e in ENCODINGS if e in FORMAT_ENCODINGS[fmt])}')
     scope = _parse_scope(r, data, measures)
     api = _parse_api(r, data)
     sftp = _parse_sftp(r, data)
@@ -503,6 +518,13 @@ def _parse_scope(r: _Reader, data: Mapping[str, Any],
                 if field in own and record not in records:
                     r.problem("scope.fields", f'"{field}" is a {record} field but '
                                               f'scope.records has no "{record}"')
+    if fields is not None and subjects is not None:
+        for subject, only in (("person", PERSON_ONLY_FIELDS),
+                              ("organisation", ORGANISATION_ONLY_FIELDS)):
+            for field in fields:
+                if field in only and subject not in subjects:
+                    r.problem("scope.fields", f'"{field}" belongs to a {subject} but '
+                                              f'scope.subjects has no "{subject}"')
     if records is None or subjects is None or fields is None:
         return None
     return Scope(records, subjects, fields)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
@@ -32,6 +33,8 @@ def public_key_jwk(pem: bytes) -> tuple[str, dict[str, str]]:
         raise InvalidValue("this is a private key; register the partner's PUBLIC key only")
     try:
         key = load_pem_public_key(pem)
+    except UnsupportedAlgorithm as exc:  # SM2, say: a PEM key of a kind not accepted here
+        raise InvalidValue(f"key type not accepted ({exc}); Ed25519 or P-256 only") from exc
     except (ValueError, TypeError) as exc:
         raise InvalidValue(f"not a PEM public key: {exc}") from exc
     if isinstance(key, Ed25519PublicKey):

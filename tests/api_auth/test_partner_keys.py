@@ -188,3 +188,21 @@ def test_a_kid_beginning_with_a_dash_is_an_argument(runner: FlaskCliRunner,
     result = invoke(runner, "partners", "revoke-key", "-Abc_dash-kid")
     assert result.exit_code == 1
     assert "no registered key -Abc_dash-kid" in result.output
+
+
+#: An SM2 public key (GB/T 32918, the national standard an agency may well send).
+SM2_PUBLIC = b"""-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEcYQKuM6STqtlRh7YQAZ9B9BXDbPD
+q+MtWIQ1RF4UAvSFeF6iIRlc6VTm/e0+2FTzLarExud/7Ui3OgPPDuHVEQ==
+-----END PUBLIC KEY-----
+"""
+
+
+def test_cli_refuses_an_sm2_key_by_name(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    pem = tmp_path / "sm2.pem"
+    pem.write_bytes(SM2_PUBLIC)
+    result = invoke(runner, "partners", "add-key", "pbc", pem)
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "key type not accepted" in result.output
+    assert "Ed25519 or P-256 only" in result.output
