@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from datetime import UTC, datetime
 
 from hub.context import HubContext
@@ -16,7 +17,13 @@ def context() -> HubContext:
 
 def cli_actor() -> Actor:
     """The courts' case systems import through the CLI for every court."""
-    return Actor(f"cli:{getpass.getuser()}")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        # A container's user with no name (no USER, LOGNAME or passwd entry): the
+        # audit still needs one, so it is the numeric uid.
+        user = f"uid{os.getuid()}"
+    return Actor(f"cli:{user}")
 
 
 def utcnow() -> datetime:
