@@ -49,4 +49,3 @@ def test_remove_revoke_lift(hub_ctx: HubContext, runner: FlaskCliRunner, tmp_pat
     result = invoke(runner, "listings", "revoke", "L-404")
     assert result.exit_code == 1
     assert "no listing L-404" in result.output
-
