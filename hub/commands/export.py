@@ -63,7 +63,10 @@ def release_cmd(batch_id: str) -> None:
         batch = release_batch(context().sessions, batch_id, actor=cli_actor())
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"batch {batch.batch_id} released")
+    except OSError as exc:
+        raise click.ClickException(f"cannot move the batch's files out of {exc.filename}: "
+                                   f"{exc.strerror or exc}") from exc
+    click.echo(f"batch {batch.batch_id} released: its files are in {batch.folder}")
 
 
 def register(cli: FlaskGroup) -> None:

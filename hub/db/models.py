@@ -259,6 +259,9 @@ class PartnerBatch(Base):
     held_reason: Mapped[str | None] = mapped_column(String(300))
     released_by: Mapped[str | None] = mapped_column(String(120))
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The folder its files are in: the outbox, or the outbox's ``held`` folder while
+    #: the batch waits for an operator (None: written before the hub recorded it).
+    folder: Mapped[str | None] = mapped_column(String(1000))
 
 
 class PartnerProgress(Base):

@@ -84,6 +84,8 @@ class _Counter:
             yield row
 
 
+#: Where held batches wait, inside the outbox folder they were written for.
+HELD_FOLDER: Final = "held"
 #: The start of the reason a batch is held for when only its parent is.
 FOLLOWS_HELD: Final = "follows held batch "
 
@@ -251,11 +253,16 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
             # (a full snapshot would carry them unreviewed): it waits with its parent.
             held_reason = f"{FOLLOWS_HELD}{previous}"
         status = "held" if held_reason else "ready"
+        # A held batch waits beside the outbox, not in it: whatever takes batches from
+        # the outbox (the hub's delivery, an operator's sync) cannot send it by mistake.
+        folder = out_dir / HELD_FOLDER if held_reason else out_dir
+        folder.mkdir(exist_ok=True)
+        data_path = folder / data_path.name
         session.add(PartnerBatch(
             batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
             previous_batch_id=previous, created_at=now, status=status, counts=counts,
             files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
-            held_reason=held_reason,
+            held_reason=held_reason, folder=str(folder),
         ))
         progress = locked_progress(session, partner)  # briefly: its other fields move too
         progress.exported_seq = to_seq
@@ -274,10 +281,10 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
                    to_seq=to_seq, count=records)
         session.flush()  # a clash with a recorded batch shows here, before any file is named
 
-        manifest_path = out_dir / f"{stem}.manifest.json"
+        manifest_path = folder / f"{stem}.manifest.json"
         _publish(tmp, data_path)
         published.append(data_path)
-        for path, data in ((out_dir / f"{stem}.manifest.jws", signature),
+        for path, data in ((folder / f"{stem}.manifest.jws", signature),
                            (manifest_path, body)):  # the manifest last: the batch is whole
             _write_atomic(path, data)
             published.append(path)
@@ -330,10 +337,33 @@ def release_batch(
 
 def _release(session: Session, batch: PartnerBatch, *, actor: Actor, now: datetime,
              detail: dict[str, Any]) -> None:
+    _move_to_outbox(batch)
     batch.status, batch.released_by, batch.released_at = "released", actor.name, now
     audit.record(session, actor=actor.name, action="batch.released", target=batch.partner,
                  detail={"batch_id": batch.batch_id, "held_reason": batch.held_reason,
                          **detail}, at=now)
+
+
+def _move_to_outbox(batch: PartnerBatch) -> None:
+    """Move a held batch's files from the held folder into the outbox, the manifest last
+    (its presence there means the batch is whole). A file already moved by an earlier
+    attempt that failed half-way is left where it is, so a release can be run again."""
+    if batch.folder is None or Path(batch.folder).name != HELD_FOLDER:
+        return
+    held = Path(batch.folder)
+    outbox = held.parent
+    stem = batch_file_stem(batch.partner, batch.kind, batch.from_seq, batch.to_seq,
+                           batch.created_at)
+    for name in (*(f["name"] for f in batch.files), f"{stem}.manifest.jws",
+                 f"{stem}.manifest.json"):
+        source, target = held / name, outbox / name
+        if not source.exists():
+            if target.exists():
+                continue
+            raise NotFound(f"{source} is missing: batch {batch.batch_id} cannot go out "
+                           "whole; export the partner again (a new batch) instead")
+        _publish(source, target)
+    batch.folder = str(outbox)
 
 
 def list_batches(factory: sessionmaker[Session], partner: str | None = None) -> list[PartnerBatch]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hub.config.partners import adapter_for, default_partners_dir, load_partners
 from hub.context import HubContext
+from hub.core.signing import verify_detached
 from hub.db.engine import session_scope
 from hub.db.models import AuditEntry, PartnerBatch, PartnerProgress
 from hub.errors import ConfigError, Conflict
@@ -114,6 +115,13 @@ def test_the_batches_after_a_held_one_go_out_when_it_is_released(
     child = _export(hub_ctx, adapter, keys, tmp_path, 2)
     grandchild = _export(hub_ctx, adapter, keys, tmp_path, 3)
     assert child.status == grandchild.status == "held"
+    # Held batches wait in the outbox's held folder: nothing in the outbox to take.
+    outbox = sorted(p.name for p in tmp_path.glob("ndrc_*.manifest.json"))
+    assert len(outbox) == 1  # the first full batch only
+    for batch in (held, child, grandchild):
+        assert batch.manifest_path.parent == tmp_path / "held"
+        assert batch.manifest_path.exists()
+        assert batch.data_path.parent == tmp_path / "held"
     # Alone, the child would leave the held removals out of the partner's chain.
     with pytest.raises(Conflict, match=f"follows held batch {held.batch_id}"):
         release_batch(hub_ctx.sessions, child.batch_id, actor=OPERATOR)
@@ -122,6 +130,15 @@ def test_the_batches_after_a_held_one_go_out_when_it_is_released(
     assert result.exit_code == 0, result.output
     assert [_status(hub_ctx, b.batch_id) for b in (held, child, grandchild)] == [
         "released"] * 3
+    for batch in (held, child, grandchild):
+        for path in (batch.data_path, batch.manifest_path,
+                     batch.manifest_path.with_suffix(".jws")):
+            assert not path.exists()
+            assert (tmp_path / path.name).exists()
+        body = (tmp_path / batch.manifest_path.name).read_bytes()
+        verify_detached((tmp_path / batch.manifest_path.with_suffix(".jws").name).read_text(),
+                        body, keys.jwks())
+    assert f"its files are in {tmp_path}" in result.output
     with hub_ctx.sessions() as s:
         released = [e.detail for e in s.scalars(
             select(AuditEntry).where(AuditEntry.action == "batch.released")
@@ -145,6 +162,18 @@ def test_a_batch_held_for_its_own_reason_stops_the_release_of_its_followers(
         "held", "held")
     release_batch(hub_ctx.sessions, own.batch_id, actor=OPERATOR)
     assert _status(hub_ctx, follower.batch_id) == "released"
+
+
+def test_a_held_batch_whose_files_went_missing_is_not_released(
+    hub_ctx: HubContext, keys: KeyStore, tmp_path: Path, runner: FlaskCliRunner
+) -> None:
+    adapter = _adapter("ndrc", GATE)
+    held = _held_removal(hub_ctx, adapter, keys, tmp_path)
+    held.data_path.unlink()
+    result = invoke(runner, "batches", "release", held.batch_id)
+    assert result.exit_code == 1
+    assert f"{held.data_path} is missing" in result.output
+    assert _status(hub_ctx, held.batch_id) == "held"
 
 
 def test_corrections_do_not_count_as_records_the_partner_holds(
