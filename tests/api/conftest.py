@@ -121,3 +121,12 @@ def on_database_since_a_minute(app: Flask, ctx: HubContext, redis_url: str) -> A
         gate.replay.remember("probe", "ndrc", clock[0] + timedelta(minutes=5), clock[0])
     clock[0] = datetime.now(UTC)
     return gate.replay
+
+
+def client_of(app: Flask, ctx: HubContext, partner: str) -> SignedClient:
+    """A signing client of a partner outside the registered few (an Ed25519 key)."""
+    key = make_key(partner, "Ed25519")
+    with session_scope(ctx.sessions) as s:
+        partner_keys.add_key(s, partner, key.public_pem, known_partners={partner},
+                             actor=ADMIN, now=datetime.now(UTC))
+    return SignedClient(app.test_client(), key)

@@ -14,10 +14,9 @@ from flask.testing import FlaskCliRunner
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.db.engine import session_scope
-from hub.services import partner_keys, registry
+from hub.services import registry
 from hub.services.access import who_received
-from tests.api.conftest import ADMIN, SignedClient
-from tests.api_auth.keys import make_key
+from tests.api.conftest import ADMIN, SignedClient, client_of
 from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_listing
 
@@ -33,14 +32,6 @@ def receivers(ctx: HubContext, id_number: str) -> list[tuple[str, str]]:
     with ctx.sessions() as session:
         return [(d.partner, d.endpoint)
                 for d in who_received(session, id_number, load_adapters(ctx.settings))]
-
-
-def client_of(app: Flask, ctx: HubContext, partner: str) -> SignedClient:
-    key = make_key(partner, "Ed25519")
-    with session_scope(ctx.sessions) as s:
-        partner_keys.add_key(s, partner, key.public_pem, known_partners={partner},
-                             actor=ADMIN, now=datetime.now(UTC))
-    return SignedClient(app.test_client(), key)
 
 
 def check(client: SignedClient, id_number: str) -> list[dict[str, Any]]:

@@ -16,10 +16,9 @@ from hub.context import HubContext
 from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
 from hub.db.models import PartnerAccess
-from hub.services import partner_keys, registry
+from hub.services import registry
 from hub.services.access import who_received
-from tests.api.conftest import ADMIN, SignedClient, problem
-from tests.api_auth.keys import make_key
+from tests.api.conftest import ADMIN, SignedClient, client_of, problem
 from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_restriction
 
@@ -182,14 +181,6 @@ def test_an_exemption_lifts_nothing_before_its_window_opens(
     assert flight["measures"] == ["flight"]
 
 
-def _client_of(app: Flask, ctx: HubContext, partner: str) -> SignedClient:
-    key = make_key(partner, "Ed25519")
-    with session_scope(ctx.sessions) as s:
-        partner_keys.add_key(s, partner, key.public_pem, known_partners={partner},
-                             actor=ADMIN, now=datetime.now(UTC))
-    return SignedClient(app.test_client(), key)
-
-
 def test_an_order_concerns_only_the_consumption_it_restricts(
         app: Flask, hub_ctx: HubContext) -> None:
     with session_scope(hub_ctx.sessions) as s:
@@ -197,7 +188,7 @@ def test_an_order_concerns_only_the_consumption_it_restricts(
                                    actor=ADMIN, now=datetime.now(UTC))
     # CIRC: high-premium insurance (C8) and financial-institution founding; the latter
     # follows a listing, never a consumption order.
-    (match,) = check(_client_of(app, hub_ctx, "circ"), ORG)[ORG]
+    (match,) = check(client_of(app, hub_ctx, "circ"), ORG)[ORG]
     assert match["measures"] == ["insurance_product"]
 
 
