@@ -324,8 +324,10 @@ def release_batch(
             raise Conflict(f"batch {batch_id} follows held batch {parent.batch_id}: "
                            "release that one first")
         _release(session, batch, actor=actor, now=now, detail={})
-        # The batches held only because this one was go out with it, in chain order;
-        # one held for its own reason stops the walk and waits for its own decision.
+        # Batches held only because this one was held go out with it, in chain order,
+        # their files moved as its were; one held for its own reason stops the walk and
+        # waits for its own decision. Files move before the commit: should the commit
+        # fail, a release run again finds them moved and goes on.
         while (child := session.scalars(select(PartnerBatch).where(
                 PartnerBatch.previous_batch_id == batch.batch_id,
                 PartnerBatch.status == "held")).first()) is not None and \
