@@ -167,9 +167,13 @@ def checks(body: dict[str, Any]) -> Response:
     ctx = hub_context()
     ids = [s["id_number"] for s in body["subjects"]]
     with session_scope(ctx.sessions) as session:
-        results = check_subjects(session, who.adapter, ids)
+        answer = check_subjects(session, who.adapter, ids)
+        results = answer.results
+        # The seqs the answer was read at: the access record replays the log to them
+        # (an event's ``at`` is its writer's clock, not its commit's).
         log_access(session, partner=who.partner, endpoint="checks", at=datetime.now(UTC),
-                   subjects=hashes(r.id_number for r in results), count=len(results),
+                   from_seq=answer.seqs[0], to_seq=answer.seqs[1],
+                   subjects=hashes(answer.looked_up), count=len(results),
                    hits=sum(1 for r in results if r.matches))
     return _json({"results": [{"id_number": r.id_number, "matches": r.matches}
                               for r in results]})

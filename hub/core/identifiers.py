@@ -140,6 +140,14 @@ def upgrade_resident_id15(value: str) -> str:
     return body + resident_id_check_char(body)
 
 
+def lookup_forms(number: str) -> tuple[str, ...]:
+    """The forms a normalised ID may be stored under: itself, and for a legacy 15-digit
+    resident ID also its 18-digit form, which the registry converts it to on the way in."""
+    if len(number) == 15 and _is_digits(number):
+        return number, upgrade_resident_id15(number)
+    return (number,)
+
+
 def mask_resident_id(value: str) -> str:
     """Mask the birth month and day for public display: ``1101051949****002X``.
 

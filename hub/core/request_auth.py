@@ -200,7 +200,9 @@ def _check_times(payload: Mapping[str, Any], now: datetime) -> tuple[datetime, d
     if exp - iat > MAX_LIFETIME:
         raise AuthError(f"lifetime: exp - iat is {(exp - iat).total_seconds():.0f} s, "
                         f"over {MAX_LIFETIME.total_seconds():.0f} s")
-    if now > exp + MAX_SKEW:
+    # now - skew, not exp + skew: an exp near the end of datetime's range (a signed
+    # year 9999) must reach the checks below, not overflow into a 500.
+    if now - MAX_SKEW > exp:
         raise AuthError("exp: expired")
     if iat > now + MAX_SKEW:
         raise AuthError("iat: iat in the future")

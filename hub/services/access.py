@@ -16,8 +16,9 @@ import orjson
 from sqlalchemy import Connection, Text, cast, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.core.identifiers import normalise_id_number
+from hub.core.identifiers import lookup_forms, normalise_id_number
 from hub.core.subjects import subject_hash
+from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
 from hub.db.models import ChangeEvent, PartnerAccess
 from hub.partners.base import PartnerAdapter
@@ -91,7 +92,8 @@ def who_received(session: Session, id_number: str,
     (:func:`hub.services.checks.hits`) matched it. The projection is re-run as the
     partner's adapter stands today. A batch counts once written, held or not.
     """
-    id_number = normalise_id_number(id_number)
+    # Records hold a legacy 15-digit resident ID in its 18-digit form.
+    id_number = lookup_forms(normalise_id_number(id_number))[-1]
     keys = _record_keys(session, id_number)
     events = list(session.execute(
         select(ChangeEvent.seq, ChangeEvent.record_kind, ChangeEvent.record_key,
@@ -138,21 +140,39 @@ def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
         return [(e.seq, e.record_key) for e in events
                 if lo < e.seq <= hi and _names(adapter.project(e.record_kind, e.state),
                                                id_number)]
-    # A snapshot, a full batch or a check: the records' last state as of its seq or time.
+    if access.endpoint == "checks":
+        return _checked(access, events, adapter, id_number)
+    # A snapshot or a full batch: the records' last state as of its seq.
     last: dict[tuple[str, str], Any] = {}
     for e in events:
-        if (e.seq <= (access.to_seq or 0) if access.endpoint in ("snapshot", "full")
-                else e.at <= access.at):
+        if e.seq <= (access.to_seq or 0):
             last[(e.record_kind, e.record_key)] = e
     carried = []
     for e in last.values():
-        if access.endpoint == "checks":
-            # What the check answered about this ID, by the check's own rule.
-            found = any(True for _ in check_hits(adapter, e.record_kind, e.state, {id_number}))
-        else:
-            active = [r for r in adapter.project(e.record_kind, e.state)
-                      if r["status"] == "active"]
-            found = bool(active) and _names(active, id_number)
-        if found:
+        active = [r for r in adapter.project(e.record_kind, e.state) if r["status"] == "active"]
+        if active and _names(active, id_number):
+            carried.append((e.seq, e.record_key))
+    return carried
+
+
+def _checked(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
+             id_number: str) -> list[tuple[int, str]]:
+    """What a check answered about ``id_number``, by the check's own rule, from each
+    record's state as the check read it: as of the seqs the check was read between,
+    any state in that span counting (on SQLite the lookups are separate reads; on
+    PostgreSQL the span is one seq). A check logged before the seqs were kept is
+    placed by time, which an event committed after its ``at`` can mislead."""
+    today = court_date(access.at).isoformat()
+    lo, hi = access.from_seq, access.to_seq
+    last: dict[tuple[str, str], Any] = {}
+    during: list[Any] = []
+    for e in events:
+        if (e.seq <= lo) if lo is not None else (e.at <= access.at):
+            last[(e.record_kind, e.record_key)] = e
+        elif lo is not None and hi is not None and e.seq <= hi:
+            during.append(e)
+    carried = []
+    for e in [*last.values(), *during]:
+        if any(True for _ in check_hits(adapter, e.record_kind, e.state, {id_number}, today)):
             carried.append((e.seq, e.record_key))
     return carried

@@ -61,11 +61,21 @@ def _held_before(raw: Sequence[Any]) -> set[tuple[str, str]]:
 
 def _rows(adapter: PartnerAdapter, kind: str, old: dict[str, Any] | None,
           new: dict[str, Any]) -> list[Row]:
-    """The event's rows for the partner, plus ``withdrawn`` for rows it no longer gets."""
+    """The event's rows for the partner, plus ``withdrawn`` for rows it no longer gets;
+    none when the event leaves the partner's rows as they were.
+
+    A change outside the partner's fields then sends nothing, as in a delta batch:
+    not even that it happened. An exemption granted for an illness would otherwise
+    reach a partner that may not see exemptions as an event typed
+    ``restriction.exempted`` with the reason ``illness``.
+    """
     rows = adapter.project(kind, new)
     if old is not None:
+        before = adapter.project(kind, old)
+        if before == rows:
+            return []
         now_keys = {r["record_key"] for r in rows}
-        rows.extend(withdrawn(r) for r in adapter.project(kind, old)
+        rows.extend(withdrawn(r) for r in before
                     if r["record_key"] not in now_keys and r["status"] == "active")
     return rows
 
@@ -73,9 +83,10 @@ def _rows(adapter: PartnerAdapter, kind: str, old: dict[str, Any] | None,
 def changes_page(conn: Connection, adapter: PartnerAdapter, after: int, limit: int) -> ChangesPage:
     """Events with ``seq > after`` (at most ``limit`` read), those concerning the partner.
 
-    An event the partner's scope ignores is left out but still moves the
-    cursor, so paging from 0 to ``high_water`` sees every event that concerns
-    the partner exactly once, in order. ``high_water`` is read first: a page
+    An event the partner's scope ignores, or that changes none of the partner's
+    rows, is left out but still moves the cursor, so paging from 0 to
+    ``high_water`` sees every event that concerns the partner exactly once, in
+    order. ``high_water`` is read first: a page
     never reaches past it, so ``high_water - next_after`` is a true lag.
 
     :raises Conflict: ``after`` beyond the high-water mark (a cursor from another

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, select, union
 from sqlalchemy import Row as Row_
 from sqlalchemy.orm import Session
 
-from hub.core.identifiers import normalise_id_number
+from hub.core.identifiers import lookup_forms, normalise_id_number
 from hub.core.records import listing_state, restriction_state
 from hub.core.subjects import subject_hash
 from hub.core.timeutil import court_date
@@ -26,6 +26,7 @@ from hub.db.models import BoundPerson, Exemption, Listing, Restriction
 from hub.partners.base import PartnerAdapter
 from hub.partners.fields import MEASURE_CATEGORIES
 from hub.partners.projection import Row
+from hub.services.feed import high_water
 
 MAX_SUBJECTS: Final = 1000
 
@@ -100,10 +101,13 @@ def _by_order(conn: Connection, table: Any, order_ids: list[str], order: Any,
 
 #: One statement, one round trip, for PostgreSQL: every active listing and order of the
 #: asked IDs, each as the JSON of its row (an order's with its persons and exemptions),
-#: parsed by orjson. Four statements through SQLAlchemy cost the check about as much
-#: again in round trips, planning and row processing as the lookups themselves.
-#: Exemptions carry the keys of the state (``from``/``until``).
+#: parsed by orjson, and the log's high-water mark, which one statement's snapshot
+#: reads consistently with the rows. Four statements through SQLAlchemy cost the
+#: check about as much again in round trips, planning and row processing as the
+#: lookups themselves. Exemptions carry the keys of the state (``from``/``until``).
 _PG_RECORDS: Final = """
+SELECT 'seq', value::text FROM counters WHERE name = 'seq'
+UNION ALL
 SELECT 'listing', to_json(l)::text FROM listings l
  WHERE l.id_number = ANY(%(ids)s) AND l.status = 'active'
 UNION ALL
@@ -120,26 +124,37 @@ SELECT 'restriction', json_build_array(to_json(r),
    UNION SELECT order_id FROM bound_persons WHERE id_number = ANY(%(ids)s))
 """
 
+#: Active records of the asked IDs as (kind, state), and the seqs they were read between.
+Found = tuple[list[tuple[str, dict[str, Any]]], tuple[int, int]]
 
-def _records_pg(session: Session, ids: Sequence[str]) -> Iterable[tuple[str, dict[str, Any]]]:
+
+def _records_pg(session: Session, ids: Sequence[str]) -> Found:
     raw: Any = session.connection().connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(_PG_RECORDS, {"ids": list(ids)})
         rows = cur.fetchall()
+    found: list[tuple[str, dict[str, Any]]] = []
+    seq = 0
     for kind, text in rows:
-        if kind == "listing":
-            yield kind, listing_state(orjson.loads(text))
+        if kind == "seq":
+            seq = int(text)
+        elif kind == "listing":
+            found.append((kind, listing_state(orjson.loads(text))))
         else:
             order, persons, exemptions = orjson.loads(text)
-            yield kind, restriction_state(order, persons, exemptions)
+            found.append((kind, restriction_state(order, persons, exemptions)))
+    return found, (seq, seq)
 
 
-def records(session: Session, ids: Sequence[str]) -> Iterable[tuple[str, dict[str, Any]]]:
+def records(session: Session, ids: Sequence[str]) -> Found:
     """Active listings and orders whose subject or a bound person has one of ``ids``:
     on PostgreSQL in one statement (:data:`_PG_RECORDS`), elsewhere portably."""
     if session.connection().dialect.name == "postgresql":
         return _records_pg(session, ids)
-    return portable_records(session, ids)
+    before = high_water(session)
+    found = list(portable_records(session, ids))
+    # SQLite reads each statement as of its own moment: what was found lies between.
+    return found, (before, high_water(session))
 
 
 def portable_records(session: Session,
@@ -168,29 +183,54 @@ def portable_records(session: Session,
               "status": e["status"]} for e in exemptions.get(order.order_id, ())])
 
 
+@dataclass(frozen=True, slots=True)
+class CheckAnswer:
+    results: list[SubjectResult]
+    #: The IDs looked up: the asked ones as the registry stores IDs, and the 18-digit
+    #: form of each legacy 15-digit resident ID (what the access record hashes).
+    looked_up: list[str]
+    #: The change-log seqs the answer was read between (equal on PostgreSQL, where
+    #: one statement reads it): the access record replays the log up to them.
+    seqs: tuple[int, int]
+
+
 def check_subjects(session: Session, adapter: PartnerAdapter, id_numbers: Sequence[str],
-                   now: datetime | None = None) -> list[SubjectResult]:
+                   now: datetime | None = None) -> CheckAnswer:
     """One result per asked ID (in the order asked, duplicates once), each with the
-    caller's active rows that concern it; an exit or an out-of-scope record gives none.
-    IDs are normalised as the registry stores them (full-width, spaces, case)."""
+    caller's active rows that concern it; an exit, a listing past its term or an
+    out-of-scope record gives none. IDs are normalised as the registry stores them
+    (full-width, spaces, case); a legacy 15-digit resident ID also finds the record of
+    its 18-digit form (DOMAIN.md §2), as the registry converts it on the way in."""
     today = court_date(now or datetime.now(UTC)).isoformat()
-    ids = list(dict.fromkeys(normalise_id_number(i) for i in id_numbers))
-    if len(ids) > MAX_SUBJECTS:
+    asked = list(dict.fromkeys(normalise_id_number(i) for i in id_numbers))
+    if len(asked) > MAX_SUBJECTS:
         raise ValueError(f"at most {MAX_SUBJECTS} subjects per check")
-    results = {i: SubjectResult(i) for i in ids}
-    for kind, state in records(session, ids):
-        for id_number, row, role in hits(adapter, kind, state, results):
-            results[id_number].matches.append(
-                _match(adapter, kind, state, row, id_number, role, today))
-    return list(results.values())
+    answers: dict[str, list[str]] = {}  # a stored form -> the asked IDs it answers
+    for a in asked:
+        for form in lookup_forms(a):
+            answers.setdefault(form, []).append(a)
+    results = {a: SubjectResult(a) for a in asked}
+    found, seqs = records(session, list(answers))
+    for kind, state in found:
+        for id_number, row, role in hits(adapter, kind, state, answers, today):
+            match = _match(adapter, kind, state, row, id_number, role, today)
+            for a in answers[id_number]:
+                results[a].matches.append(match)
+    return CheckAnswer(list(results.values()), list(answers), seqs)
 
 
 def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
-         asked: Container[str]) -> Iterator[tuple[str, Row, str | None]]:
-    """What a check of the ``asked`` IDs finds in one record state: each asked ID with
-    the caller's active row that concerns it, and the role it is bound in (None for
-    the record's own subject). The one rule of a check's answer, and of the access
-    record's "was this person disclosed by that check"."""
+         asked: Container[str], today: str) -> Iterator[tuple[str, Row, str | None]]:
+    """What a check of the ``asked`` IDs on ``today`` (ISO court date) finds in one
+    record state: each asked ID with the caller's active row that concerns it, and the
+    role it is bound in (None for the record's own subject). The one rule of a check's
+    answer, and of the access record's "was this person disclosed by that check".
+
+    A listing whose term has run out (``expires_on`` before today) is in force no
+    more, although the expiry job marks it only on its next run: the counter must not
+    stop a person whose listing has ended because a night's job was missed."""
+    if kind == "listing" and (ends := state.get("expires_on")) is not None and ends < today:
+        return
     persons = {p["id_number"]: p for p in state.get("bound_persons", ())
                if p.get("released_on") is None}
     for row in adapter.project(kind, state):

@@ -99,3 +99,23 @@ def test_a_bound_person_corrected_away_stays_on_the_record(
         registry.correct_restriction(s, "R-2024-000002", {"bound_persons": BINDS_BOTH[:1]},
                                      reason="data_inaccurate", actor=ADMIN, now=datetime.now(UTC))
     assert receivers(hub_ctx, CONTROLLER) == [("travelsky", "changes")]
+
+
+def test_a_check_stays_on_the_record_when_a_change_it_preceded_commits_later(
+        signed: Signed, records: HubContext) -> None:
+    """An event's ``at`` is its writer's clock, not its commit: a release that began
+    before a check and committed after it must not erase the check's disclosure (the
+    check's access row keeps the seq it was read at)."""
+    started = datetime.now(UTC)
+    response = signed("travelsky").post(
+        "/api/v1/checks", json={"subjects": [{"id_number": REPRESENTATIVE}]})
+    (result,) = response.get_json()["results"]
+    assert [m["matched_as"] for m in result["matches"]] == ["bound_person"]
+    with session_scope(records.sessions) as s:  # "began" before the check, commits now
+        registry.release_person(s, "R-2024-000002", REPRESENTATIVE,
+                                reason="representative_replaced", actor=ADMIN, now=started)
+    adapters = load_adapters(records.settings)
+    with records.sessions() as s:
+        got = [d.endpoint for d in who_received(s, REPRESENTATIVE, adapters)
+               if d.partner == "travelsky"]
+    assert got == ["checks"]

@@ -174,3 +174,33 @@ def test_a_row_that_leaves_the_scope_is_withdrawn(signed: Signed, hub_ctx: HubCo
     assert new["status"] == "active"
     assert (old["status"], old["status_reason"], old["name"]) == ("withdrawn", "out_of_scope",
                                                                   None)
+
+
+def test_an_event_that_changes_none_of_a_partners_rows_is_not_sent(
+        app: Any, records: HubContext) -> None:
+    """cnta takes persons' orders but not their exemptions: an exemption granted for an
+    illness changes none of its rows, so the event (typed restriction.exempted, with the
+    reason illness) is not sent to it; travelsky, which sees exemptions, gets it."""
+    from datetime import timedelta
+
+    import orjson
+
+    from hub.core.timeutil import court_date
+    from tests.api.conftest import client_of
+    today = court_date(datetime.now(UTC))
+    with session_scope(records.sessions) as s:
+        registry.grant_exemption(s, "R-2024-000001", {
+            "person": "110105198503150019", "categories": ["C1"],
+            "from": today.isoformat(), "until": (today + timedelta(days=5)).isoformat(),
+            "reason": "illness"}, actor=ADMIN, now=datetime.now(UTC))
+
+    def events(partner: str) -> list[dict[str, Any]]:
+        response = client_of(app, records, partner).get(CHANGES, query={"after": 4})
+        assert response.status_code == 200, response.data
+        page = orjson.loads(response.data)
+        assert page["next_after"] == page["high_water"] == 5  # the cursor moves on
+        return list(page["events"])
+
+    assert events("cnta") == []
+    (exempted,) = events("travelsky")
+    assert (exempted["type"], exempted["reason"]) == ("restriction.exempted", "illness")

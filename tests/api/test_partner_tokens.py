@@ -187,3 +187,14 @@ def test_a_kid_no_key_can_have_is_unknown(signed: Signed, kid: str) -> None:
 def test_a_jti_no_store_can_keep_is_refused(signed: Signed, jti: str) -> None:
     client = signed("ndrc")
     refused(client.post(CHECKS, body=BODY, jti=jti), "jti")
+
+
+def test_an_exp_at_the_end_of_time_is_a_401_not_a_500(signed: Signed) -> None:
+    """A signed token whose exp is the last second a datetime holds (lifetime 9 s): the
+    expiry test must not overflow computing exp + skew."""
+    client = signed("ndrc")
+    exp = 253402300799  # 9999-12-31T23:59:59Z
+    token = client.token("GET", "/api/v1/changes", None, iat=exp - 9, exp=exp)
+    response = client.get("/api/v1/changes", token=token)
+    assert response.status_code == 401
+    assert problem(response)["check"] == "iat"
