@@ -57,8 +57,11 @@ _DOCUMENT_KEYS: Final = frozenset({"type", "number"})
 _RECORD_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _TRAVEL_NUMBER_RE: Final = re.compile(r"[A-Z0-9]{5,20}")
 _OTHER_ID_RE: Final = re.compile(r"[A-Z0-9][A-Z0-9()/.-]{0,63}")
+# The longest text each field may hold: what its column holds (hub/db/models.py), so a
+# value the rules accept is never cut off, or refused by PostgreSQL, on the way in.
 _NAME_MAX: Final = 200
-_LABEL_MAX: Final = 500
+_SHORT_MAX: Final = 100  # a court's name, a document's number
+_LABEL_MAX: Final = 200
 _GENDERS: Final = ("male", "female")
 _ID_TYPES: Final = frozenset(codes.ID_TYPES)
 _ALL_CATEGORIES: Final = list(codes.CATEGORIES)
@@ -93,11 +96,11 @@ _DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 Problems = list[FieldProblem]
 _TextSpec = tuple[tuple[str, bool, int], ...]
-_COURT_NAME: Final[_TextSpec] = (("court_name", True, _NAME_MAX),)
+_COURT_NAME: Final[_TextSpec] = (("court_name", True, _SHORT_MAX),)
 _LISTING_TEXTS: Final[_TextSpec] = (
-    ("court_name", True, _NAME_MAX),
+    ("court_name", True, _SHORT_MAX),
     ("basis_issuer", False, _NAME_MAX),
-    ("basis_number", False, _NAME_MAX),
+    ("basis_number", False, _SHORT_MAX),
     ("obligation", True, 0),
     ("behaviour_label", False, _LABEL_MAX),
 )

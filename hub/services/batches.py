@@ -102,6 +102,19 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _net_effect(engine: Engine, adapter: PartnerAdapter, from_seq: int, to_seq: int,
+                removed: int, added: int) -> tuple[int, int]:
+    """The gate's counts for a full batch: at least what the changes since the last
+    batch remove and add (or correct), as a delta of them would count them."""
+    if to_seq <= from_seq:
+        return removed, added
+    with engine.connect() as conn:
+        net = _Counter(delta_changes(conn, adapter, from_seq, to_seq))
+        for _row in net:
+            pass
+    return max(removed, net.removed), max(added, net.added + net.corrected)
+
+
 def _gate(adapter: PartnerAdapter, held_before: int, removed: int, added: int) -> str | None:
     """Why this batch must wait for an operator, or None. ``added`` counts corrections
     too: a mass correction deserves the same look as a mass addition."""
@@ -215,6 +228,12 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
                 to_seq, records, size, digest = snap.seq, snap.records, snap.bytes, snap.sha256
                 active, exits = records, 0
                 removed, added = max(0, held_before - active), max(0, active - held_before)
+                if previous is not None and before is not None:
+                    # What the file does to the partner's list row by row: a snapshot
+                    # that swaps half the list for other records keeps its count, and
+                    # must be held as the same changes in a delta would be.
+                    removed, added = _net_effect(engine, adapter, before.exported_seq,
+                                                 to_seq, removed, added)
                 held_after = active
             else:
                 with engine.connect() as conn:

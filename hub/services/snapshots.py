@@ -109,7 +109,9 @@ def delta_changes(
     removal); a row the partner held that the record no longer projects to is
     sent as ``withdrawn``; a change outside the partner's fields sends nothing,
     nor does a row that was an exit already and is still one (a released
-    person whose order is lifted later: the partner deleted that row once).
+    person whose order is lifted later: the partner deleted that row once),
+    unless it is now revoked: "never valid" is news after "no longer valid"
+    (DOMAIN.md §1), as a removal revoked later.
     """
     changed = _changed(conn, from_seq, to_seq)
     for chunk in _batched(changed, _LOOKUP):
@@ -128,8 +130,9 @@ def delta_changes(
                 if prior == row:
                     continue
                 held = prior is not None and prior["status"] == "active"
-                if prior is not None and not held and row["status"] != "active":
-                    continue
+                if (prior is not None and not held and row["status"] != "active"
+                        and (row["status"] != "revoked" or prior["status"] == "revoked")):
+                    continue  # an exit still, and no news: the partner deleted it once
                 yield DeltaRow(row, held)
             for gone in old.values():
                 if gone["status"] == "active":

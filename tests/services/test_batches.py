@@ -185,3 +185,77 @@ def test_an_ack_does_not_wait_for_an_export_of_its_partner(
     finally:
         exporting.rollback()
         exporting.close()
+
+
+def _add_g(ctx: HubContext, first: int, count: int) -> None:
+    with session_scope(ctx.sessions) as s:
+        for n in range(first, first + count):
+            registry.add_listing(s, person_listing(listing_id=f"L-G-{n:05d}",
+                                                   case_number=f"（2024）京0105执{n + 1}号"),
+                                 actor=ACTOR, now=NOW)
+
+
+def test_full_snapshot_replacing_half_the_list_is_held(hub_ctx: HubContext,
+                                                       tmp_path: Path) -> None:
+    """A full snapshot that drops 10 of 20 records and brings 10 others removes half of
+    what the partner holds although its count is unchanged: the gate (5%) holds it, as
+    it holds the same changes sent as a delta."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc", ReleaseGate(0.05, 0.05, 10))
+    _add_g(hub_ctx, 0, 20)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=True, actor=ACTOR, now=NOW)
+    assert first.status == "ready"
+    with session_scope(hub_ctx.sessions) as s:
+        for n in range(10):
+            registry.revoke_listing(s, f"L-G-{n:05d}", reason="wrongly_listed", actor=ACTOR,
+                                    now=NOW)
+    _add_g(hub_ctx, 100, 10)
+    second = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                          full=True, actor=ACTOR, now=NOW + timedelta(minutes=5))
+    assert second.counts["records"] == 20
+    assert second.status == "held"
+    assert second.held_reason is not None
+    assert "remove 10 of the 20" in second.held_reason
+
+
+def test_same_changes_as_a_delta_are_held(hub_ctx: HubContext, tmp_path: Path) -> None:
+    """The same changes as a delta: held (the full snapshot's gate counts as this)."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc", ReleaseGate(0.05, 0.05, 10))
+    _add_g(hub_ctx, 0, 20)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                 full=True, actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in range(10):
+            registry.revoke_listing(s, f"L-G-{n:05d}", reason="wrongly_listed", actor=ACTOR,
+                                    now=NOW)
+    _add_g(hub_ctx, 100, 10)
+    second = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                          full=False, actor=ACTOR, now=NOW + timedelta(minutes=5))
+    assert second.status == "held"
+
+
+def test_revocation_after_removal_reaches_delta_partner(hub_ctx: HubContext,
+                                                       tmp_path: Path) -> None:
+    """DOMAIN.md: exits are distinct so a partner can tell "never valid" (revoked) from
+    "no longer valid" (removed); registry.revoke_listing allows a revocation after a
+    removal for exactly that. A partner that got the removal in one delta must get the
+    revocation in the next one."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc")
+    _add_g(hub_ctx, 0, 3)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                 full=True, actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        registry.remove_listing(s, "L-G-00001", reason="performed", actor=ACTOR, now=NOW)
+    d1 = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                      full=False, actor=ACTOR, now=NOW + timedelta(minutes=5))
+    [row] = [orjson.loads(x) for x in d1.data_path.read_bytes().splitlines()]
+    assert row["status"] == "removed"
+    with session_scope(hub_ctx.sessions) as s:
+        registry.revoke_listing(s, "L-G-00001", actor=ACTOR, now=NOW)
+    d2 = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                      full=False, actor=ACTOR, now=NOW + timedelta(minutes=10))
+    rows = [orjson.loads(x) for x in d2.data_path.read_bytes().splitlines()]
+    assert [(r["record_key"], r["status"]) for r in rows] == [("L-G-00001", "revoked")]
