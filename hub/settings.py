@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hub.errors import ConfigError
 
@@ -28,6 +29,27 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"{name}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """``HUB_PUBLIC_URL`` as partners call it: tokens' ``htu`` is compared with it and
+    the request's path, so a value without a scheme or host (``hub.example.cn``) would
+    refuse every partner request as a wrong ``htu``, blaming the partner."""
+    raw = (env.get("HUB_PUBLIC_URL") or "").strip()
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        raise ConfigError(f"HUB_PUBLIC_URL={raw!r}: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"HUB_PUBLIC_URL={raw!r}: give the scheme and host partners call, "
+                          "e.g. https://hub.example.cn")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"HUB_PUBLIC_URL={raw!r}: no query or fragment; the scheme, host "
+                          "and any path prefix only")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +91,7 @@ class Settings:
             # outlive a key change.
             secret_key=env.get("HUB_SECRET_KEY") or "dev-only-insecure-key",
             four_eyes=_flag(env, "HUB_FOUR_EYES", default=True),
-            public_url=env.get("HUB_PUBLIC_URL") or None,
+            public_url=_public_url(env),
             partners_path=Path(env.get("HUB_PARTNERS_PATH") or _REPO_PARTNERS_PATH).resolve(),
             # Swagger UI appends file names to it: the folder, with its slash.
             swagger_ui_url=(env.get("HUB_SWAGGER_UI_URL") or SWAGGER_UI_CDN).rstrip("/") + "/",

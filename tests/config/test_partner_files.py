@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.config.partners import default_partners_dir, load_partners
+from hub.errors import ConfigError
 from hub.partners.fields import FIELDS_BY_MEASURE
 from hub.partners.model import PartnerConfig
 from hub.settings import Settings
@@ -94,3 +95,17 @@ def test_files_comment_every_measure() -> None:
         for i in range(start + 1, end):
             if not lines[i].lstrip().startswith("#"):
                 assert lines[i - 1].lstrip().startswith("#"), f"{path.name}: {lines[i]}"
+
+
+@pytest.mark.parametrize("value", ["hub.example.cn", "ftp://hub.example.cn", "https://",
+                                   "https://hub.example.cn:99999", "https://hub.example.cn/?x=1"])
+def test_a_public_url_partners_could_not_call_is_refused_at_start(value: str) -> None:
+    """htu is compared with HUB_PUBLIC_URL: a value without scheme or host would refuse
+    every partner request as the partner's fault; the process refuses it instead."""
+    with pytest.raises(ConfigError, match="HUB_PUBLIC_URL="):
+        Settings.from_env({"HUB_PUBLIC_URL": value})
+
+
+def test_a_public_url_with_a_path_prefix_is_kept() -> None:
+    url = "https://gateway.example.cn/hub"
+    assert Settings.from_env({"HUB_PUBLIC_URL": url}).public_url == url
