@@ -187,14 +187,6 @@ def test_an_ack_does_not_wait_for_an_export_of_its_partner(
         exporting.close()
 
 
-def _add_g(ctx: HubContext, first: int, count: int) -> None:
-    with session_scope(ctx.sessions) as s:
-        for n in range(first, first + count):
-            registry.add_listing(s, person_listing(listing_id=f"L-G-{n:05d}",
-                                                   case_number=f"（2024）京0105执{n + 1}号"),
-                                 actor=ACTOR, now=NOW)
-
-
 @pytest.mark.parametrize("full", [True, False], ids=["full", "delta"])
 def test_a_batch_replacing_half_the_list_is_held_full_or_delta(
         hub_ctx: HubContext, tmp_path: Path, full: bool) -> None:
@@ -203,15 +195,15 @@ def test_a_batch_replacing_half_the_list_is_held_full_or_delta(
     counting what the file does to the partner's list row by row."""
     keys = KeyStore(tmp_path / "instance")
     adapter = _adapter("ndrc", ReleaseGate(0.05, 0.05, 10))
-    _add_g(hub_ctx, 0, 20)
+    _add(hub_ctx, 1, 20)
     first = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
                          full=True, actor=ACTOR, now=NOW)
     assert first.status == "ready"
     with session_scope(hub_ctx.sessions) as s:
-        for n in range(10):
-            registry.revoke_listing(s, f"L-G-{n:05d}", reason="wrongly_listed", actor=ACTOR,
+        for n in range(1, 11):
+            registry.revoke_listing(s, f"L-B-{n:05d}", reason="wrongly_listed", actor=ACTOR,
                                     now=NOW)
-    _add_g(hub_ctx, 100, 10)
+    _add(hub_ctx, 101, 10)
     second = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
                           full=full, actor=ACTOR, now=NOW + timedelta(minutes=5))
     # The full file holds the 20 records now listed; the delta, 10 new ones and 10 exits.
@@ -229,18 +221,18 @@ def test_revocation_after_removal_reaches_delta_partner(hub_ctx: HubContext,
     revocation in the next one."""
     keys = KeyStore(tmp_path / "instance")
     adapter = _adapter("ndrc")
-    _add_g(hub_ctx, 0, 3)
+    _add(hub_ctx, 1, 3)
     export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
                  full=True, actor=ACTOR, now=NOW)
     with session_scope(hub_ctx.sessions) as s:
-        registry.remove_listing(s, "L-G-00001", reason="performed", actor=ACTOR, now=NOW)
+        registry.remove_listing(s, "L-B-00002", reason="performed", actor=ACTOR, now=NOW)
     d1 = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
                       full=False, actor=ACTOR, now=NOW + timedelta(minutes=5))
     [row] = [orjson.loads(x) for x in d1.data_path.read_bytes().splitlines()]
     assert row["status"] == "removed"
     with session_scope(hub_ctx.sessions) as s:
-        registry.revoke_listing(s, "L-G-00001", actor=ACTOR, now=NOW)
+        registry.revoke_listing(s, "L-B-00002", actor=ACTOR, now=NOW)
     d2 = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
                       full=False, actor=ACTOR, now=NOW + timedelta(minutes=10))
     rows = [orjson.loads(x) for x in d2.data_path.read_bytes().splitlines()]
-    assert [(r["record_key"], r["status"]) for r in rows] == [("L-G-00001", "revoked")]
+    assert [(r["record_key"], r["status"]) for r in rows] == [("L-B-00002", "revoked")]
