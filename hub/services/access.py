@@ -23,6 +23,7 @@ from hub.db.engine import session_scope
 from hub.db.models import ChangeEvent, PartnerAccess
 from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
+from hub.services.changes import event_rows
 from hub.services.checks import hits as check_hits
 
 #: One statement for every request: the values are parameters, so it is compiled once
@@ -135,7 +136,20 @@ _RANGES: Final = ("changes", "snapshot", "delta", "full")
 
 def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
              id_number: str) -> list[tuple[int, str]]:
-    if access.endpoint in ("changes", "delta"):
+    if access.endpoint == "changes":
+        # The page's events as the feed sent them: one that changed none of the
+        # partner's rows was not sent (hub.services.changes.event_rows).
+        lo, hi = access.from_seq or 0, access.to_seq or 0
+        before: dict[tuple[str, str], Any] = {}
+        sent = []
+        for e in events:
+            key = (e.record_kind, e.record_key)
+            if lo < e.seq <= hi and _names(
+                    event_rows(adapter, e.record_kind, before.get(key), e.state), id_number):
+                sent.append((e.seq, e.record_key))
+            before[key] = e.state
+        return sent
+    if access.endpoint == "delta":
         lo, hi = access.from_seq or 0, access.to_seq or 0
         return [(e.seq, e.record_key) for e in events
                 if lo < e.seq <= hi and _names(adapter.project(e.record_kind, e.state),

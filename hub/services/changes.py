@@ -59,8 +59,8 @@ def _held_before(raw: Sequence[Any]) -> set[tuple[str, str]]:
     return {key for key, kind in first.items() if kind not in CREATIONS}
 
 
-def _rows(adapter: PartnerAdapter, kind: str, old: dict[str, Any] | None,
-          new: dict[str, Any]) -> list[Row]:
+def event_rows(adapter: PartnerAdapter, kind: str, old: dict[str, Any] | None,
+               new: dict[str, Any]) -> list[Row]:
     """The event's rows for the partner, plus ``withdrawn`` for rows it no longer gets;
     none when the event leaves the partner's rows as they were.
 
@@ -103,7 +103,7 @@ def changes_page(conn: Connection, adapter: PartnerAdapter, after: int, limit: i
     events: list[dict[str, Any]] = []
     for e in raw:
         key = (e.record_kind, e.record_key)
-        rows = _rows(adapter, e.record_kind, previous.get(key), e.state)
+        rows = event_rows(adapter, e.record_kind, previous.get(key), e.state)
         previous[key] = e.state
         if rows:
             events.append({"seq": e.seq, "type": e.type, "at": e.at, "reason": e.reason,

@@ -119,3 +119,29 @@ def test_a_check_stays_on_the_record_when_a_change_it_preceded_commits_later(
         got = [d.endpoint for d in who_received(s, REPRESENTATIVE, adapters)
                if d.partner == "travelsky"]
     assert got == ["checks"]
+
+
+def test_a_page_whose_events_changed_none_of_the_partners_rows_is_not_on_the_record(
+        app: Flask, records: HubContext) -> None:
+    """cnta does not take exemptions: the exemption's event was not sent to it (nor its
+    reason), so the page that covered it disclosed nothing of the person."""
+    from datetime import timedelta
+
+    from hub.core.timeutil import court_date
+    cnta = client_of(app, records, "cnta")
+    assert cnta.get("/api/v1/changes", query={"after": 0}).status_code == 200
+    today = court_date(datetime.now(UTC))
+    with session_scope(records.sessions) as s:
+        registry.grant_exemption(s, "R-2024-000001", {
+            "person": PERSON, "categories": ["C1"], "from": today.isoformat(),
+            "until": (today + timedelta(days=5)).isoformat(), "reason": "illness"},
+            actor=ADMIN, now=datetime.now(UTC))
+    page = cnta.get("/api/v1/changes", query={"after": 4}).json
+    assert page is not None
+    assert page["events"] == []
+    with records.sessions() as session:
+        got = [(d.endpoint, d.seqs) for d in who_received(session, PERSON,
+                                                          load_adapters(records.settings))
+               if d.partner == "cnta"]
+    assert [endpoint for endpoint, _seqs in got] == ["changes"]  # the first page only
+    assert 5 not in got[0][1]
