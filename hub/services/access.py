@@ -25,6 +25,7 @@ from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
 from hub.services.changes import event_rows
 from hub.services.checks import hits as check_hits
+from hub.services.snapshots import record_delta
 
 #: One statement for every request: the values are parameters, so it is compiled once
 #: (an ORM ``insert().values(...)`` per request cost twice the CPU of the INSERT here).
@@ -150,10 +151,7 @@ def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
             before[key] = e.state
         return sent
     if access.endpoint == "delta":
-        lo, hi = access.from_seq or 0, access.to_seq or 0
-        return [(e.seq, e.record_key) for e in events
-                if lo < e.seq <= hi and _names(adapter.project(e.record_kind, e.state),
-                                               id_number)]
+        return _in_delta(access, events, adapter, id_number)
     if access.endpoint == "checks":
         return _checked(access, events, adapter, id_number)
     # A snapshot or a full batch: the records' last state as of its seq.
@@ -167,6 +165,25 @@ def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
         if active and _names(active, id_number):
             carried.append((e.seq, e.record_key))
     return carried
+
+
+def _in_delta(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
+              id_number: str) -> list[tuple[int, str]]:
+    """The records a delta file carried naming ``id_number``: its net effect from each
+    record's state as of the batch's start to its last state in the batch's range, by
+    the delta's own rule (hub.services.snapshots.record_delta)."""
+    lo, hi = access.from_seq or 0, access.to_seq or 0
+    start: dict[tuple[str, str], Any] = {}
+    last: dict[tuple[str, str], Any] = {}
+    for e in events:
+        key = (e.record_kind, e.record_key)
+        if e.seq <= lo:
+            start[key] = e.state
+        elif e.seq <= hi:
+            last[key] = e
+    return [(e.seq, e.record_key) for key, e in last.items()
+            if _names([d.row for d in record_delta(adapter, e.record_kind, start.get(key),
+                                                   e.state)], id_number)]
 
 
 def _checked(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,

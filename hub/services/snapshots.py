@@ -122,21 +122,26 @@ def delta_changes(
                 before.update(((kind, key), s) for key, s in
                               _earlier(conn, kind, keys, from_seq).items())
         for kind, key, state in chunk:
-            old_state = before.get((kind, key))
-            old = {r["record_key"]: r for r in adapter.project(kind, old_state)} if old_state \
-                else {}
-            for row in adapter.project(kind, state):
-                prior = old.pop(row["record_key"], None)
-                if prior == row:
-                    continue
-                held = prior is not None and prior["status"] == "active"
-                if (prior is not None and not held and row["status"] != "active"
-                        and (row["status"] != "revoked" or prior["status"] == "revoked")):
-                    continue  # an exit still, and no news: the partner deleted it once
-                yield DeltaRow(row, held)
-            for gone in old.values():
-                if gone["status"] == "active":
-                    yield DeltaRow(withdrawn(gone), True)
+            yield from record_delta(adapter, kind, before.get((kind, key)), state)
+
+
+def record_delta(adapter: PartnerAdapter, kind: str, old_state: dict[str, Any] | None,
+                 state: dict[str, Any]) -> Iterator[DeltaRow]:
+    """One record's rows in a delta from ``old_state`` (None: the partner never had
+    it) to ``state``, by :func:`delta_changes`'s rule."""
+    old = {r["record_key"]: r for r in adapter.project(kind, old_state)} if old_state else {}
+    for row in adapter.project(kind, state):
+        prior = old.pop(row["record_key"], None)
+        if prior == row:
+            continue
+        held = prior is not None and prior["status"] == "active"
+        if (prior is not None and not held and row["status"] != "active"
+                and (row["status"] != "revoked" or prior["status"] == "revoked")):
+            continue  # an exit still, and no news: the partner deleted it once
+        yield DeltaRow(row, held)
+    for gone in old.values():
+        if gone["status"] == "active":
+            yield DeltaRow(withdrawn(gone), True)
 
 
 def delta_rows(

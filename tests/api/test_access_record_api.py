@@ -145,3 +145,23 @@ def test_a_page_whose_events_changed_none_of_the_partners_rows_is_not_on_the_rec
                if d.partner == "cnta"]
     assert [endpoint for endpoint, _seqs in got] == ["changes"]  # the first page only
     assert 5 not in got[0][1]
+
+
+def test_a_delta_file_that_left_the_person_out_is_not_on_the_record(
+        records: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """The exemption changes none of cnta's rows, so cnta's next delta is empty: it
+    disclosed nothing, although its range holds an event of the person's order."""
+    from datetime import timedelta
+
+    from hub.core.timeutil import court_date
+    assert invoke(runner, "export", "cnta", "--full", "--out", tmp_path).exit_code == 0
+    today = court_date(datetime.now(UTC))
+    with session_scope(records.sessions) as s:
+        registry.grant_exemption(s, "R-2024-000001", {
+            "person": PERSON, "categories": ["C1"], "from": today.isoformat(),
+            "until": (today + timedelta(days=5)).isoformat(), "reason": "illness"},
+            actor=ADMIN, now=datetime.now(UTC))
+    result = invoke(runner, "export", "cnta", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "0 record(s)" in result.output
+    assert [e for p, e in receivers(records, PERSON) if p == "cnta"] == ["full"]
