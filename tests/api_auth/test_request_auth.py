@@ -90,6 +90,27 @@ def test_lifetime_over_300_seconds(key: PartnerKeyPair) -> None:
     verify(sign(key, claims(key, NOW, body=BODY, lifetime=300)), key)
 
 
+def test_a_token_of_no_lifetime_is_refused(key: PartnerKeyPair) -> None:
+    """exp equal to iat: a token valid for no instant (its skew would make it one)."""
+    token = sign(key, claims(key, NOW, body=BODY, lifetime=0))
+    assert refused(token, key, "exp is not after iat").startswith("lifetime:")
+
+
+def test_not_before_in_the_future_beyond_skew(key: PartnerKeyPair) -> None:
+    """An nbf the partner set is honoured, with the same 30 s of skew as iat."""
+    iat = int(NOW.timestamp())
+    later = sign(key, claims(key, NOW, body=BODY, nbf=iat + 31))
+    assert refused(later, key, "not valid yet").startswith("nbf:")
+    verify(sign(key, claims(key, NOW, body=BODY, nbf=iat + 30)), key)
+
+
+def test_a_jti_over_255_characters_is_refused(key: PartnerKeyPair) -> None:
+    """The replay store keeps jti values in a 255-character column."""
+    verify(sign(key, claims(key, NOW, body=BODY, jti="j" * 255)), key)
+    token = sign(key, claims(key, NOW, body=BODY, jti="j" * 256))
+    assert refused(token, key, "longer than 255").startswith("jti:")
+
+
 @pytest.mark.parametrize("claim", ["iat", "exp", "jti", "aud", "iss", "sub", "htm", "htu"])
 def test_missing_claim(key: PartnerKeyPair, claim: str) -> None:
     dropped: dict[str, Any] = {claim: None}
