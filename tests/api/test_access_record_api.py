@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from hub.config.partners import load_adapters
 from hub.context import HubContext
+from hub.core.identifiers import upgrade_resident_id15
 from hub.db.engine import session_scope
 from hub.services import registry
-from hub.services.access import who_received
+from hub.services.access import Disclosure, who_received
+from hub.services.feed import high_water
 from tests.api.conftest import ADMIN, SignedClient, client_of
 from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_listing
@@ -165,3 +168,44 @@ def test_a_delta_file_that_left_the_person_out_is_not_on_the_record(
     assert result.exit_code == 0, result.output
     assert "0 record(s)" in result.output
     assert [e for p, e in receivers(records, PERSON) if p == "cnta"] == ["full"]
+
+
+def disclosures(ctx: HubContext, id_number: str) -> list[Disclosure]:
+    with ctx.sessions() as session:
+        return who_received(session, id_number, load_adapters(ctx.settings))
+
+
+@pytest.mark.parametrize("channel", ["snapshot", "full"])
+def test_a_list_taken_right_after_the_persons_last_event_is_on_the_record(
+        signed: Signed, hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path,
+        channel: str) -> None:
+    """A snapshot or full batch as of seq S holds the record whose last event is S: the
+    commonest case (a list taken right after a change) must not drop off the record."""
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(), actor=ADMIN, now=datetime.now(UTC))
+    with hub_ctx.engine.connect() as conn:
+        seq = high_water(conn)  # the listing's event: the last in the log
+    if channel == "snapshot":
+        response = signed("ndrc").get("/api/v1/snapshot")
+        assert response.status_code == 200, response.data
+        assert response.headers["X-Hub-Seq"] == str(seq)
+    else:
+        result = invoke(runner, "export", "ndrc", "--full", "--out", tmp_path)
+        assert result.exit_code == 0, result.output
+    (got,) = disclosures(hub_ctx, PERSON)
+    assert (got.partner, got.endpoint, got.seqs, got.record_keys) == (
+        "ndrc", channel, (seq,), ("L-2024-000001",))
+
+
+def test_a_legacy_15_digit_id_finds_what_its_18_digit_form_received(
+        hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """Records hold the 18-digit form; a data subject (or an official) asking with the
+    old 15-digit ID on their papers must get the same answer, not "nobody"."""
+    legacy = "110105850315001"
+    assert upgrade_resident_id15(legacy) == PERSON
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(), actor=ADMIN, now=datetime.now(UTC))
+    assert invoke(runner, "export", "ndrc", "--full", "--out", tmp_path).exit_code == 0
+    expected = disclosures(hub_ctx, PERSON)
+    assert [(d.partner, d.endpoint) for d in expected] == [("ndrc", "full")]
+    assert disclosures(hub_ctx, legacy) == expected

@@ -204,3 +204,35 @@ def test_an_event_that_changes_none_of_a_partners_rows_is_not_sent(
     assert events("cnta") == []
     (exempted,) = events("travelsky")
     assert (exempted["type"], exempted["reason"]) == ("restriction.exempted", "illness")
+
+
+def test_a_person_released_then_corrected_off_the_order_is_not_withdrawn_again(
+        signed: Signed, hub_ctx: HubContext) -> None:
+    """The railway deleted the released person's row when told of the release; the
+    correction that then drops the person from the order has nothing to withdraw."""
+    keep = {"name": "李娜", "id_number": "320102197907040241", "role": "legal_representative"}
+    drop = {"name": "王强", "id_number": "110105198503150019", "role": "actual_controller"}
+    with session_scope(hub_ctx.sessions) as s:
+        registry.issue_restriction(s, org_restriction(listing_id=None,
+                                                      bound_persons=[keep, drop]),
+                                   actor=ADMIN, now=datetime.now(UTC))
+    with session_scope(hub_ctx.sessions) as s:
+        registry.release_person(s, "R-2024-000002", drop["id_number"],
+                                reason="representative_replaced", actor=ADMIN,
+                                now=datetime.now(UTC))
+    with session_scope(hub_ctx.sessions) as s:
+        registry.correct_restriction(s, "R-2024-000002", {"bound_persons": [keep]},
+                                     reason="data_inaccurate", actor=ADMIN,
+                                     now=datetime.now(UTC))
+    dropped = f"R-2024-000002#actual_controller#{drop['id_number']}"
+    for after in (0, 2):  # the release in the same page, or before it
+        page = signed("railway").get(CHANGES, query={"after": after}).json
+        assert page is not None
+        by_type = {e["type"]: e for e in page["events"]}
+        if after == 0:
+            assert [(r["record_key"], r["status"])
+                    for r in by_type["restriction.person_released"]["rows"]
+                    if r["record_key"] == dropped] == [(dropped, "released")]
+        corrected = by_type.get("restriction.corrected")
+        rows = corrected["rows"] if corrected else []
+        assert [r for r in rows if r["record_key"] == dropped] == []

@@ -184,3 +184,15 @@ def test_healthz_with_redis_up(hub_ctx: HubContext, redis_url: str) -> None:
     app = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
     health = app.test_client().get("/healthz").json
     assert (health["replay_store"], health["redis"]) == ("redis", "ok")
+
+
+def test_the_database_stays_in_use_while_a_token_it_took_can_still_pass(
+        hub_ctx: HubContext) -> None:
+    """A token is accepted until exp + 30 s of clock skew: while one the database took
+    could still be replayed, workers on Redis must keep asking the database too."""
+    now = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+    store = DatabaseReplayStore(hub_ctx.sessions, clock=lambda: now)
+    assert store.remember("lapsed", "ndrc", now - timedelta(seconds=40)) is True
+    assert store.shared(now).in_use is False  # past exp + skew: it cannot pass any more
+    assert store.remember("in-skew", "ndrc", now - timedelta(seconds=10)) is True
+    assert store.shared(now).in_use is True  # expired, but within the skew

@@ -296,3 +296,55 @@ def test_export_to_a_folder_it_cannot_make_names_it_and_why(
     result = invoke(runner, "export", "ndrc", "--out", blocker / "sub")
     assert result.exit_code == 1
     assert f"cannot write the batch to {blocker / 'sub'}: Not a directory" in result.output
+
+
+def test_after_a_full_batch_the_partner_holds_what_it_carried(
+    hub_ctx: HubContext, keys: KeyStore, tmp_path: Path
+) -> None:
+    """A full batch replaces the partner's list: the gate then measures the next batch
+    against the 8 records it carried, not the 10 the partner held before it."""
+    adapter = _adapter("ndrc", GATE)
+    _ten_sent(hub_ctx, adapter, keys, tmp_path)
+    _remove(hub_ctx, (1, 2))
+    full = _export(hub_ctx, adapter, keys, tmp_path, 1, full=True)
+    assert (full.status, full.counts["active"]) == ("ready", 8)
+    assert _records(hub_ctx, "ndrc") == 8
+    _remove(hub_ctx, (3, 4))  # 25 % of 8 (20 % of 10 would go out)
+    delta = _export(hub_ctx, adapter, keys, tmp_path, 2)
+    assert delta.status == "held"
+    assert (delta.held_reason or "").startswith("would remove 2 of the 8")
+
+
+#: An organisation's order binding two persons: the railway gets one row per person.
+_KEEP = {"name": "李娜", "id_number": "320102197907040241", "role": "legal_representative"}
+_DROP = {"name": "王强", "id_number": "110105198503150019", "role": "actual_controller"}
+
+
+def test_a_person_released_then_corrected_off_the_order_gets_no_second_exit(
+    hub_ctx: HubContext, keys: KeyStore, tmp_path: Path
+) -> None:
+    """The railway deleted the released person's row once; a correction that drops the
+    person from the order must not send it a withdrawal of a row it no longer holds,
+    nor lower the count of records it holds (the release gate measures by it)."""
+    adapter = _adapter("railway")
+    with session_scope(hub_ctx.sessions) as s:
+        registry.issue_restriction(s, org_restriction(
+            order_id="R-C-1", listing_id=None, bound_persons=[_KEEP, _DROP]),
+            actor=ACTOR, now=NOW)
+    full = _export(hub_ctx, adapter, keys, tmp_path, 0, full=True)
+    assert full.counts["active"] == 2
+    with session_scope(hub_ctx.sessions) as s:
+        registry.release_person(s, "R-C-1", _DROP["id_number"],
+                                reason="representative_replaced", actor=ACTOR, now=NOW)
+    released = _export(hub_ctx, adapter, keys, tmp_path, 1)
+    assert released.counts["exits"] == 1
+    assert _records(hub_ctx, "railway") == 1
+    with session_scope(hub_ctx.sessions) as s:
+        registry.correct_restriction(s, "R-C-1", {"bound_persons": [_KEEP]},
+                                     reason="data_inaccurate", actor=ACTOR, now=NOW)
+    corrected = _export(hub_ctx, adapter, keys, tmp_path, 2)
+    text = corrected.data_path.read_bytes().decode("gb18030")
+    assert f"R-C-1#actual_controller#{_DROP['id_number']}" not in text
+    assert _DROP["id_number"] not in text
+    assert corrected.counts["exits"] == 0
+    assert _records(hub_ctx, "railway") == 1

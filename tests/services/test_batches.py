@@ -22,7 +22,7 @@ from hub.errors import Conflict
 from hub.keystore import KeyStore
 from hub.partners.base import PartnerAdapter
 from hub.partners.model import ReleaseGate
-from hub.services import registry
+from hub.services import batches, registry
 from hub.services.acks import acknowledge
 from hub.services.actors import Actor
 from hub.services.batches import _export_lock, export_batch, release_batch
@@ -236,3 +236,94 @@ def test_revocation_after_removal_reaches_delta_partner(hub_ctx: HubContext,
                       full=False, actor=ACTOR, now=NOW + timedelta(minutes=10))
     rows = [orjson.loads(x) for x in d2.data_path.read_bytes().splitlines()]
     assert [(r["record_key"], r["status"]) for r in rows] == [("L-B-00002", "revoked")]
+
+
+def _correct(ctx: HubContext, first: int, count: int) -> None:
+    with session_scope(ctx.sessions) as s:
+        for n in range(first, first + count):
+            registry.correct_listing(s, f"L-B-{n:05d}", {"obligation": "偿还借款本金人民币1元"},
+                                     reason="data_inaccurate", actor=ACTOR, now=NOW)
+
+
+#: Adding or correcting more than 2 of 10 is held; removals are never held.
+ADD_GATE = ReleaseGate(max_removed_share=1.0, max_added_share=0.2, min_records=5)
+
+
+@pytest.mark.parametrize(("corrected", "full", "status"), [
+    (3, False, "held"), (2, False, "ready"), (3, True, "held"),
+], ids=["3-of-10-delta", "2-of-10-delta", "3-of-10-full"])
+def test_a_mass_correction_is_held_like_a_mass_addition(
+        hub_ctx: HubContext, tmp_path: Path, corrected: int, full: bool, status: str) -> None:
+    """A bad import that rewrites many records must wait for an operator as one that adds
+    them would: 44 partners would otherwise overwrite good data. A full snapshot keeps
+    the count the same, yet rewrites the same rows, so it is held as the delta is."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc", ADD_GATE)
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path, full=True,
+                 actor=ACTOR, now=NOW)
+    _correct(hub_ctx, 1, corrected)
+    batch = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=full, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    assert batch.status == status
+    if status == "held":
+        assert (batch.held_reason or "").startswith(
+            f"would add or change {corrected} records against the 10")
+    else:
+        assert batch.held_reason is None
+
+
+def test_a_mass_addition_is_held(hub_ctx: HubContext, tmp_path: Path) -> None:
+    """Three new records on a partner's ten is more than its 20 % limit: held."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc", ADD_GATE)
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path, full=True,
+                 actor=ACTOR, now=NOW)
+    _add(hub_ctx, 11, 3)
+    batch = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    assert batch.status == "held"
+    assert (batch.held_reason or "").startswith("would add or change 3 records against the 10")
+
+
+@pytest.mark.parametrize(("min_records", "removed", "status"), [
+    (10, 2, "ready"), (10, 3, "held"), (20, 5, "ready"),
+], ids=["exactly-the-limit", "at-min-records", "below-min-records"])
+def test_the_removal_gate_at_its_edges(hub_ctx: HubContext, tmp_path: Path, min_records: int,
+                                       removed: int, status: str) -> None:
+    """The limit is a share not to exceed (2 of 10 at 20 % goes out); a partner holding
+    exactly ``min_records`` is gated; a smaller list is not, however much of it goes."""
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc", ReleaseGate(0.2, 1.0, min_records=min_records))
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path, full=True,
+                 actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in range(1, removed + 1):
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    batch = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    assert (batch.status, batch.counts["exits"]) == (status, removed)
+    if status == "held":
+        assert (batch.held_reason or "").startswith(f"would remove {removed} of the 10")
+
+
+def test_the_manifest_is_published_last(hub_ctx: HubContext, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partner (or a sync) takes a batch once its manifest is there: the data file and
+    the signature must already be in place, or it takes half a batch."""
+    published: list[str] = []
+    original = batches._publish
+
+    def publish(tmp: Path, path: Path) -> None:
+        original(tmp, path)
+        published.append(path.name)
+
+    monkeypatch.setattr(batches, "_publish", publish)
+    _add(hub_ctx, 1, 3)
+    result = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"),
+                          KeyStore(tmp_path / "instance"), out_dir=tmp_path, full=True,
+                          actor=ACTOR, now=NOW)
+    manifest = result.manifest_path.name
+    assert published == [result.data_path.name, manifest.replace(".json", ".jws"), manifest]
