@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from hub.config.partners import load_adapters
 from hub.context import HubContext
+from hub.core.identifiers import resident_id_check_char
 from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
 from hub.db.models import PartnerAccess
@@ -202,3 +203,113 @@ def test_an_airline_is_not_told_of_an_order_that_restricts_no_flight(
     events = travelsky.get("/api/v1/changes").json
     assert events is not None
     assert [r for e in events["events"] for r in e["rows"]] == []
+
+
+def _resident_id(first17: str) -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+#: Two persons bound by one more order of the organisation (R-2024-000003), and by no
+#: other record of the ``records`` fixture.
+FIRST = _resident_id("11010519800101101")
+SECOND = _resident_id("11010519900202202")
+
+
+def _issue_order_binding_two(ctx: HubContext) -> None:
+    with session_scope(ctx.sessions) as s:
+        registry.issue_restriction(s, org_restriction(
+            order_id="R-2024-000003", listing_id=None, bound_persons=[
+                {"name": "赵敏", "id_number": FIRST, "role": "legal_representative"},
+                {"name": "钱进", "id_number": SECOND, "role": "main_responsible"},
+            ]), actor=ADMIN, now=datetime.now(UTC))
+
+
+def _exempt(ctx: HubContext, order_id: str, person: str, first: int, last: int,
+            granted: datetime | None = None) -> None:
+    """Exempt ``person`` from flights (C1) from ``first`` to ``last`` days after today."""
+    now = datetime.now(UTC)
+    today = court_date(now)
+    with session_scope(ctx.sessions) as s:
+        registry.grant_exemption(s, order_id, {
+            "person": person, "categories": ["C1"],
+            "from": (today + timedelta(days=first)).isoformat(),
+            "until": (today + timedelta(days=last)).isoformat(), "reason": "illness",
+        }, actor=ADMIN, now=granted or now)
+
+
+def _flight_measures(client: SignedClient, id_number: str) -> list[str]:
+    (match,) = check(client, id_number)[id_number]
+    measures: list[str] = match["measures"]
+    return measures
+
+
+def test_an_exemption_still_lifts_on_its_last_day(signed: Signed, records: HubContext) -> None:
+    """The court grants the window up to and including ``until``: on that day the
+    airline must still let the person board."""
+    _exempt(records, "R-2024-000002", REPRESENTATIVE, -3, 0)
+    assert _flight_measures(signed("travelsky"), REPRESENTATIVE) == []
+
+
+def test_an_exemption_past_its_window_lifts_nothing_before_the_expiry_job(
+        signed: Signed, records: HubContext) -> None:
+    """A closed window still marked active (the nightly job has not run) must not let
+    the person fly: the counter reads the dates, not only the status."""
+    _exempt(records, "R-2024-000002", REPRESENTATIVE, -10, -1,
+            granted=datetime.now(UTC) - timedelta(days=10))
+    (flight,) = check(signed("travelsky"), REPRESENTATIVE)[REPRESENTATIVE]
+    assert flight["exemptions"][0]["status"] == "active"  # the job has not marked it
+    assert flight["measures"] == ["flight"]
+
+
+def test_an_ended_exemption_lifts_nothing(signed: Signed, records: HubContext) -> None:
+    """Once the court ends an exemption, the airline refuses the ticket again, even on
+    a day the window would have covered."""
+    now = datetime.now(UTC)
+    today = court_date(now)
+    with session_scope(records.sessions) as s:
+        exemption = registry.grant_exemption(s, "R-2024-000002", {
+            "person": REPRESENTATIVE, "categories": ["C1"], "from": today.isoformat(),
+            "until": (today + timedelta(days=5)).isoformat(), "reason": "illness",
+        }, actor=ADMIN, now=now)
+        registry.end_exemption(s, exemption, actor=ADMIN, now=now)
+    assert _flight_measures(signed("travelsky"), REPRESENTATIVE) == ["flight"]
+
+
+def test_an_exemption_lifts_nothing_for_another_person_on_the_order(
+        signed: Signed, records: HubContext) -> None:
+    """An exemption is granted to one person: a co-bound person stays barred from
+    flights."""
+    _issue_order_binding_two(records)
+    _exempt(records, "R-2024-000003", FIRST, 0, 5)
+    travelsky = signed("travelsky")
+    assert _flight_measures(travelsky, FIRST) == []
+    assert _flight_measures(travelsky, SECOND) == ["flight"]
+
+
+def test_a_released_person_is_not_found_through_the_organisations_order(
+        signed: Signed, records: HubContext) -> None:
+    """A former representative released from the order is restricted no more: a
+    partner holding the organisation's row must not stop them."""
+    ndrc = signed("ndrc")
+    (before,) = check(ndrc, REPRESENTATIVE)[REPRESENTATIVE]
+    assert (before["record_key"], before["matched_as"]) == ("R-2024-000002", "bound_person")
+    with session_scope(records.sessions) as s:
+        registry.release_person(s, "R-2024-000002", REPRESENTATIVE,
+                                reason="representative_replaced", actor=ADMIN,
+                                now=datetime.now(UTC))
+    assert check(ndrc, REPRESENTATIVE)[REPRESENTATIVE] == []
+
+
+def test_checking_one_bound_person_discloses_nothing_of_another(
+        signed: Signed, records: HubContext) -> None:
+    """A person-only partner checking one person gets that person's row only: the
+    co-bound person's ID and name are not the caller's to see."""
+    _issue_order_binding_two(records)
+    response = signed("travelsky").post(CHECKS, json={"subjects": [{"id_number": FIRST}]})
+    assert response.status_code == 200, response.data
+    assert response.json is not None
+    (result,) = response.json["results"]
+    (match,) = result["matches"]
+    assert match["record_key"] == f"R-2024-000003#legal_representative#{FIRST}"
+    assert SECOND not in response.text
+    assert "钱进" not in response.text

@@ -172,3 +172,13 @@ def test_quote() -> None:
 def test_a_single_field_is_written_too() -> None:
     data = _write([_row(), {"record_type": "a,b"}], fields=("record_type",))
     assert data == b'record_type\r\nlisting\r\n"a,b"\r\n'
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+86", "-1", "@x"])
+def test_formula_guard_covers_the_first_cell_of_a_line(text: str) -> None:
+    """A text field first in the line is where a spreadsheet meets it first: the guard
+    must apply there as everywhere else."""
+    exporter = CsvExporter(["name", "case_number"])
+    out = io.BytesIO()
+    exporter.write([{"name": text, "case_number": "A1"}], out, HEADER)
+    assert out.getvalue().decode().split("\r\n")[1] == f"'{text},A1"

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -207,3 +208,42 @@ def test_xmllint_accepts_the_schemas_and_the_files(tmp_path: Path) -> None:
             capture_output=True, text=True, check=False,
         )
         assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("dialect", [HUB_LIST, PBC_CREDIT], ids=lambda d: d.root)
+def test_structured_values_and_attributes_read_back_unchanged(dialect: XmlDialect) -> None:
+    """Markup characters inside lists, documents, exemptions and the header must not
+    break a partner's parser or change what it reads (a lost batch or a wrong ID)."""
+    row = full_row(
+        1, travel_documents=[{"type": 'p"&<', "number": "E123<<45&"}],
+        behaviours=["B1 a&b<c", 'B2 "q"'], categories=["C1&", "<C9>"],
+        bound_persons=[{"name": "李娜", "id_number": "3201<&", "role": 'main"&<',
+                        "released_on": None, "release_reason": None}],
+        exemptions=[{"id": 1, "person": "1101&<", "categories": ["C<1", 'C"9&'],
+                     "from": "2026-11-25", "until": "2026-12-10", "reason": 'x"&',
+                     "status": "active"}],
+    )
+    header = replace(HEADER, batch_id='pbc&"delta"<1>')
+    out = io.BytesIO()
+    XmlExporter(ALL_FIELDS, dialect).write([row], out, header)
+    root = etree.fromstring(out.getvalue())
+    n, items, elements = dialect.names, dialect.items, dialect.elements
+    assert root.get(n["batch_id"]) == 'pbc&"delta"<1>'
+    (record,) = root
+
+    def found(field: str) -> list[Any]:
+        """The items of one list field, in the dialect's names."""
+        ns = f"{{{dialect.namespace}}}"
+        return list(record.iterfind(f"{ns}{elements[field]}/{ns}{items[field]}"))
+
+    (document,) = found("travel_documents")
+    assert (document.get(n["type"]), document.text) == ('p"&<', "E123<<45&")
+    assert [e.text for e in found("behaviours")] == ["B1 a&b<c", 'B2 "q"']
+    assert [e.text for e in found("categories")] == ["C1&", "<C9>"]
+    (person,) = found("bound_persons")
+    assert person.get(n["role"]) == 'main"&<'
+    assert person.findtext(f"{{{dialect.namespace}}}{n['id_number']}") == "3201<&"
+    (exemption,) = found("exemptions")
+    assert (exemption.get(n["reason"]), exemption.get(n["person"])) == ('x"&', "1101&<")
+    assert [etree.QName(c).localname for c in exemption] == [items["exemptions.categories"]] * 2
+    assert [c.text for c in exemption] == ["C<1", 'C"9&']

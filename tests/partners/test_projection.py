@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from hub.config.partners import adapter_for, default_partners_dir, load_partners
+from hub.core.identifiers import resident_id_check_char
 from hub.core.records import listing_state, restriction_state
 from hub.core.rules import validate_listing, validate_restriction
 from hub.partners.base import PartnerAdapter
@@ -102,3 +103,40 @@ def test_railway_ignores_orders_without_rail_categories(
 def test_ndrc_labels_codes(adapters: dict[str, PartnerAdapter]) -> None:
     [row] = adapters["ndrc"].project("listing", _listing(org_listing()))
     assert row["behaviours"][0].startswith("B3 ")
+
+
+def _second_person_id() -> str:
+    first17 = "11010519900101123"
+    return first17 + resident_id_check_char(first17)
+
+
+def test_ended_exemptions_never_reach_partners(adapters: dict[str, PartnerAdapter]) -> None:
+    """An ended exemption no longer lets anyone travel: a partner shown it would wave the
+    person through a gate the court has closed again."""
+    ended = {**EXEMPTION, "id": 2, "from": "2026-11-01", "until": "2026-11-10",
+             "reason": "funeral", "status": "ended"}
+    order = _order(org_restriction(), [EXEMPTION, ended])
+    [person_row] = adapters["railway"].project("restriction", order)
+    assert person_row["exemptions"] == [EXEMPTION]
+    # A partner that gets the organisation's own row, exemptions included (mps).
+    mps = adapters["mps"]
+    assert "exemptions" in mps.config.scope.fields
+    assert "organisation" in mps.config.scope.subjects
+    [order_row] = mps.project("restriction", order)
+    assert order_row["record_key"] == "R-2024-000002"
+    assert order_row["exemptions"] == [EXEMPTION]
+
+
+def test_a_person_never_sees_another_persons_exemption(
+    adapters: dict[str, PartnerAdapter],
+) -> None:
+    """An exemption is one person's: shown on another bound person's row, it would let
+    the railway sell a ticket to someone the court still restricts."""
+    other = _second_person_id()
+    order = _order(org_restriction(bound_persons=[
+        {"name": "李娜", "id_number": "320102197907040241", "role": "legal_representative"},
+        {"name": "王强", "id_number": other, "role": "main_responsible"},
+    ]), [EXEMPTION])
+    rows = adapters["railway"].project("restriction", order)
+    assert [(r["id_number"], r["exemptions"]) for r in rows] == [
+        ("320102197907040241", [EXEMPTION]), (other, [])]
