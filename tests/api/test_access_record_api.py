@@ -124,21 +124,26 @@ def test_a_check_stays_on_the_record_when_a_change_it_preceded_commits_later(
     assert got == ["checks"]
 
 
-def test_a_page_whose_events_changed_none_of_the_partners_rows_is_not_on_the_record(
-        app: Flask, records: HubContext) -> None:
-    """cnta does not take exemptions: the exemption's event was not sent to it (nor its
-    reason), so the page that covered it disclosed nothing of the person."""
+def _exempt_for_illness(ctx: HubContext) -> None:
+    """A five-day flight exemption for PERSON on their order (seq 5 of ``records``)."""
     from datetime import timedelta
 
     from hub.core.timeutil import court_date
-    cnta = client_of(app, records, "cnta")
-    assert cnta.get("/api/v1/changes", query={"after": 0}).status_code == 200
     today = court_date(datetime.now(UTC))
-    with session_scope(records.sessions) as s:
+    with session_scope(ctx.sessions) as s:
         registry.grant_exemption(s, "R-2024-000001", {
             "person": PERSON, "categories": ["C1"], "from": today.isoformat(),
             "until": (today + timedelta(days=5)).isoformat(), "reason": "illness"},
             actor=ADMIN, now=datetime.now(UTC))
+
+
+def test_a_page_whose_events_changed_none_of_the_partners_rows_is_not_on_the_record(
+        app: Flask, records: HubContext) -> None:
+    """cnta does not take exemptions: the exemption's event was not sent to it (nor its
+    reason), so the page that covered it disclosed nothing of the person."""
+    cnta = client_of(app, records, "cnta")
+    assert cnta.get("/api/v1/changes", query={"after": 0}).status_code == 200
+    _exempt_for_illness(records)
     page = cnta.get("/api/v1/changes", query={"after": 4}).json
     assert page is not None
     assert page["events"] == []
@@ -154,16 +159,8 @@ def test_a_delta_file_that_left_the_person_out_is_not_on_the_record(
         records: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
     """The exemption changes none of cnta's rows, so cnta's next delta is empty: it
     disclosed nothing, although its range holds an event of the person's order."""
-    from datetime import timedelta
-
-    from hub.core.timeutil import court_date
     assert invoke(runner, "export", "cnta", "--full", "--out", tmp_path).exit_code == 0
-    today = court_date(datetime.now(UTC))
-    with session_scope(records.sessions) as s:
-        registry.grant_exemption(s, "R-2024-000001", {
-            "person": PERSON, "categories": ["C1"], "from": today.isoformat(),
-            "until": (today + timedelta(days=5)).isoformat(), "reason": "illness"},
-            actor=ADMIN, now=datetime.now(UTC))
+    _exempt_for_illness(records)
     result = invoke(runner, "export", "cnta", "--out", tmp_path)
     assert result.exit_code == 0, result.output
     assert "0 record(s)" in result.output
