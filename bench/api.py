@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 from datetime import date
-from importlib import import_module
 from pathlib import Path
 
 import psycopg
@@ -51,10 +50,9 @@ from hub.core.identifiers import resident_id_check_char
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
-export_bench = import_module("export")  # write_files; it brings import.py's fresh_database
-api_load = import_module("api_load")
-Job, Figure, run_load = api_load.Job, api_load.Figure, api_load.run_load
+sys.path.insert(0, str(BENCH))  # there already when run as a script; not when imported
+import export as export_bench  # noqa: E402 - write_files; it brings import.py's fresh_database
+from api_load import Figure, Job, run_load  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_api"
 INSTANCE = Path(tempfile.gettempdir()) / "hub-bench-api" / "instance"
