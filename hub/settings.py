@@ -46,7 +46,7 @@ def _public_url(env: Mapping[str, str]) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"HUB_PUBLIC_URL={raw!r}: give the scheme and host partners call, "
                           "e.g. https://hub.example.cn")
-    if parts.query or parts.fragment:
+    if "?" in raw or "#" in raw:  # an empty one too: it would end the path partners sign
         raise ConfigError(f"HUB_PUBLIC_URL={raw!r}: no query or fragment; the scheme, host "
                           "and any path prefix only")
     return raw

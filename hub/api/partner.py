@@ -166,12 +166,15 @@ def checks(body: dict[str, Any]) -> Response:
     who = caller()
     ctx = hub_context()
     ids = [s["id_number"] for s in body["subjects"]]
+    # One clock reading: the access record judges the answer by the court date of its
+    # ``at`` (a listing on its last day, a check a moment before midnight China time).
+    now = datetime.now(UTC)
     with session_scope(ctx.sessions) as session:
-        answer = check_subjects(session, who.adapter, ids)
+        answer = check_subjects(session, who.adapter, ids, now)
         results = answer.results
         # The seqs the answer was read at: the access record replays the log to them
         # (an event's ``at`` is its writer's clock, not its commit's).
-        log_access(session, partner=who.partner, endpoint="checks", at=datetime.now(UTC),
+        log_access(session, partner=who.partner, endpoint="checks", at=now,
                    from_seq=answer.seqs[0], to_seq=answer.seqs[1],
                    subjects=hashes(answer.looked_up), count=len(results),
                    hits=sum(1 for r in results if r.matches))

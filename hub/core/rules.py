@@ -62,6 +62,8 @@ _OTHER_ID_RE: Final = re.compile(r"[A-Z0-9][A-Z0-9()/.-]{0,63}")
 _NAME_MAX: Final = 200
 _SHORT_MAX: Final = 100  # a court's name, a document's number
 _LABEL_MAX: Final = 200
+_ID_NUMBER_MAX: Final = 32  # an ID of type other (the others are shorter by format)
+_CASE_NUMBER_MAX: Final = 64
 _GENDERS: Final = ("male", "female")
 _ID_TYPES: Final = frozenset(codes.ID_TYPES)
 _ALL_CATEGORIES: Final = list(codes.CATEGORIES)
@@ -368,8 +370,9 @@ def _identifier(
     if id_type == "passport":
         if _TRAVEL_NUMBER_RE.fullmatch(number) is None:
             raise InvalidValue("a passport number is 5 to 20 letters and digits")
-    elif _OTHER_ID_RE.fullmatch(number) is None:
-        raise InvalidValue("must be letters and digits (and ( ) / . -), at most 64")
+    elif _OTHER_ID_RE.fullmatch(number) is None or len(number) > _ID_NUMBER_MAX:
+        raise InvalidValue(f"must be letters and digits (and ( ) / . -), at most "
+                           f"{_ID_NUMBER_MAX}")
     return id_type, number, None, False
 
 
@@ -547,7 +550,11 @@ def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
             case = None
         else:
             given_key = get("case_number_key")
-            if given_key is not None and given_key != key:
+            if len(case) > _CASE_NUMBER_MAX:
+                _bad(p, "case_number",
+                     f"is {len(case)} characters long; at most {_CASE_NUMBER_MAX}")
+                case = key = None
+            elif given_key is not None and given_key != key:
                 _bad(p, "case_number_key", f"is derived from case_number; here it is {key}")
     out["case_number"], out["case_number_key"] = case, key
 

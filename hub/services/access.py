@@ -7,7 +7,7 @@ rarely and may scan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -65,38 +65,40 @@ class Disclosure:
     record_keys: tuple[str, ...]
 
 
-def _names_person(state: Mapping[str, Any], id_number: str) -> bool:
-    """Whether a record state is about ``id_number``: its subject, an organisation's
-    legal representative, or a person an order binds."""
+def _names_person(state: Mapping[str, Any], forms: Collection[str]) -> bool:
+    """Whether a record state is about the person of ``forms``: its subject, an
+    organisation's legal representative, or a person an order binds."""
     representative = state.get("legal_representative") or {}
-    return (state.get("id_number") == id_number
-            or representative.get("id_number") == id_number
-            or any(p.get("id_number") == id_number for p in state.get("bound_persons") or ()))
+    return (state.get("id_number") in forms
+            or representative.get("id_number") in forms
+            or any(p.get("id_number") in forms for p in state.get("bound_persons") or ()))
 
 
-def _record_keys(session: Session, id_number: str) -> set[tuple[str, str]]:
+def _record_keys(session: Session, forms: Collection[str]) -> set[tuple[str, str]]:
     """Every record that named the person in any state the log holds: a correction that
     took the ID away (or a bound person off an order) does not undo what was sent."""
     candidates = session.execute(
         select(ChangeEvent.record_kind, ChangeEvent.record_key, ChangeEvent.state)
-        .where(cast(ChangeEvent.state, Text).contains(id_number)))
-    return {(kind, key) for kind, key, state in candidates if _names_person(state, id_number)}
+        .where(or_(*(cast(ChangeEvent.state, Text).contains(f) for f in forms))))
+    return {(kind, key) for kind, key, state in candidates if _names_person(state, forms)}
 
 
 def who_received(session: Session, id_number: str,
                  adapters: Mapping[str, PartnerAdapter]) -> list[Disclosure]:
     """Every partner request or batch file that handed out data of ``id_number``.
 
-    A changes page or a delta batch counts when it covered an event of one of their
-    records (any that ever named the ID) whose projection for the partner names it; a
-    snapshot or a full batch when one of their records was in the partner's active
-    rows as of its seq; a check when the ID was asked and the check's own rule
-    (:func:`hub.services.checks.hits`) matched it. The projection is re-run as the
-    partner's adapter stands today. A batch counts once written, held or not.
+    A changes page counts when it sent an event of one of their records (any that
+    ever named the ID) whose rows name it, by the feed's rule; a delta batch when its
+    net effect on such a record names it, by the delta's rule; a snapshot or a full
+    batch when one of their records was in the partner's active rows as of its seq;
+    a check when the ID was asked and the check's own rule
+    (:func:`hub.services.checks.hits`) matched it as of the seqs the check was read
+    at. The projection is re-run as the partner's adapter stands today. A batch
+    counts once written, held or not. A 15-digit number stands for itself and for
+    the 18-digit resident ID it is the legacy form of, as at the counter.
     """
-    # Records hold a legacy 15-digit resident ID in its 18-digit form.
-    id_number = lookup_forms(normalise_id_number(id_number))[-1]
-    keys = _record_keys(session, id_number)
+    forms = lookup_forms(normalise_id_number(id_number))
+    keys = _record_keys(session, forms)
     events = list(session.execute(
         select(ChangeEvent.seq, ChangeEvent.record_kind, ChangeEvent.record_key,
                ChangeEvent.state, ChangeEvent.at)
@@ -105,18 +107,17 @@ def who_received(session: Session, id_number: str,
     )) if keys else []
     events = [e for e in events if (e.record_kind, e.record_key) in keys]
     out: list[Disclosure] = []
-    hashed = subject_hash(id_number)
     accesses = session.scalars(
         select(PartnerAccess).where(or_(
             PartnerAccess.endpoint.in_(_RANGES),
-            PartnerAccess.subjects.contains(hashed),
+            *(PartnerAccess.subjects.contains(subject_hash(f)) for f in forms),
         )).order_by(PartnerAccess.at, PartnerAccess.id)
     )
     for access in accesses:
         adapter = adapters.get(access.partner)
         if adapter is None:
             continue
-        found = _carried(access, events, adapter, id_number)
+        found = _carried(access, events, adapter, forms)
         if found:
             out.append(Disclosure(access.partner, access.at, access.endpoint,
                                   tuple(s for s, _k in found),
@@ -124,10 +125,11 @@ def who_received(session: Session, id_number: str,
     return out
 
 
-def _names(rows: list[Row], id_number: str) -> bool:
-    """Whether the rows a partner got hold ``id_number`` at all: an organisation's
+def _names(rows: list[Row], forms: Collection[str]) -> bool:
+    """Whether the rows a partner got hold the person's ID at all: an organisation's
     record reaches a partner without its representative's ID if its fields omit them."""
-    return id_number.encode() in orjson.dumps(rows)
+    dumped = orjson.dumps(rows)
+    return any(f.encode() in dumped for f in forms)
 
 
 #: Endpoints whose access rows carry a range of the log (a page, a delta batch) or a
@@ -136,7 +138,7 @@ _RANGES: Final = ("changes", "snapshot", "delta", "full")
 
 
 def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
-             id_number: str) -> list[tuple[int, str]]:
+             forms: Collection[str]) -> list[tuple[int, str]]:
     if access.endpoint == "changes":
         # The page's events as the feed sent them: one that changed none of the
         # partner's rows was not sent (hub.services.changes.event_rows).
@@ -146,14 +148,14 @@ def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
         for e in events:
             key = (e.record_kind, e.record_key)
             if lo < e.seq <= hi and _names(
-                    event_rows(adapter, e.record_kind, before.get(key), e.state), id_number):
+                    event_rows(adapter, e.record_kind, before.get(key), e.state), forms):
                 sent.append((e.seq, e.record_key))
             before[key] = e.state
         return sent
     if access.endpoint == "delta":
-        return _in_delta(access, events, adapter, id_number)
+        return _in_delta(access, events, adapter, forms)
     if access.endpoint == "checks":
-        return _checked(access, events, adapter, id_number)
+        return _checked(access, events, adapter, forms)
     # A snapshot or a full batch: the records' last state as of its seq.
     last: dict[tuple[str, str], Any] = {}
     for e in events:
@@ -162,14 +164,14 @@ def _carried(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
     carried = []
     for e in last.values():
         active = [r for r in adapter.project(e.record_kind, e.state) if r["status"] == "active"]
-        if active and _names(active, id_number):
+        if active and _names(active, forms):
             carried.append((e.seq, e.record_key))
     return carried
 
 
 def _in_delta(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
-              id_number: str) -> list[tuple[int, str]]:
-    """The records a delta file carried naming ``id_number``: its net effect from each
+              forms: Collection[str]) -> list[tuple[int, str]]:
+    """The records a delta file carried naming the person: its net effect from each
     record's state as of the batch's start to its last state in the batch's range, by
     the delta's own rule (hub.services.snapshots.record_delta)."""
     lo, hi = access.from_seq or 0, access.to_seq or 0
@@ -183,18 +185,20 @@ def _in_delta(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
             last[key] = e
     return [(e.seq, e.record_key) for key, e in last.items()
             if _names([d.row for d in record_delta(adapter, e.record_kind, start.get(key),
-                                                   e.state)], id_number)]
+                                                   e.state)], forms)]
 
 
 def _checked(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
-             id_number: str) -> list[tuple[int, str]]:
-    """What a check answered about ``id_number``, by the check's own rule, from each
+             forms: Collection[str]) -> list[tuple[int, str]]:
+    """What a check answered about the person, by the check's own rule, from each
     record's state as the check read it: as of the seqs the check was read between,
     any state in that span counting (on SQLite the lookups are separate reads; on
     PostgreSQL the span is one seq). A check logged before the seqs were kept is
-    placed by time, which an event committed after its ``at`` can mislead."""
-    today = court_date(access.at).isoformat()
+    placed by time, which an event committed after its ``at`` can mislead, and judged
+    by the rule it was answered under."""
     lo, hi = access.from_seq, access.to_seq
+    # Rows without seqs were answered before checks left out listings past their term.
+    today = court_date(access.at).isoformat() if lo is not None else None
     last: dict[tuple[str, str], Any] = {}
     during: list[Any] = []
     for e in events:
@@ -204,6 +208,6 @@ def _checked(access: PartnerAccess, events: list[Any], adapter: PartnerAdapter,
             during.append(e)
     carried = []
     for e in [*last.values(), *during]:
-        if any(True for _ in check_hits(adapter, e.record_kind, e.state, {id_number}, today)):
+        if any(True for _ in check_hits(adapter, e.record_kind, e.state, set(forms), today)):
             carried.append((e.seq, e.record_key))
     return carried

@@ -228,10 +228,12 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
                 to_seq, records, size, digest = snap.seq, snap.records, snap.bytes, snap.sha256
                 active, exits = records, 0
                 removed, added = max(0, held_before - active), max(0, active - held_before)
-                if previous is not None and before is not None:
+                if (previous is not None and before is not None
+                        and held_before >= adapter.config.release_gate.min_records):
                     # What the file does to the partner's list row by row: a snapshot
                     # that swaps half the list for other records keeps its count, and
-                    # must be held as the same changes in a delta would be.
+                    # must be held as the same changes in a delta would be. (Below
+                    # min_records the gate is open whatever the counts: not read.)
                     removed, added = _net_effect(engine, adapter, before.exported_seq,
                                                  to_seq, removed, added)
                 held_after = active

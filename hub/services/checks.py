@@ -220,7 +220,7 @@ def check_subjects(session: Session, adapter: PartnerAdapter, id_numbers: Sequen
 
 
 def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
-         asked: Container[str], today: str) -> Iterator[tuple[str, Row, str | None]]:
+         asked: Container[str], today: str | None) -> Iterator[tuple[str, Row, str | None]]:
     """What a check of the ``asked`` IDs on ``today`` (ISO court date) finds in one
     record state: each asked ID with the caller's active row that concerns it, and the
     role it is bound in (None for the record's own subject). The one rule of a check's
@@ -228,8 +228,10 @@ def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
 
     A listing whose term has run out (``expires_on`` before today) is in force no
     more, although the expiry job marks it only on its next run: the counter must not
-    stop a person whose listing has ended because a night's job was missed."""
-    if kind == "listing" and (ends := state.get("expires_on")) is not None and ends < today:
+    stop a person whose listing has ended because a night's job was missed. (``today``
+    None: without that rule, as checks were answered before it.)"""
+    if (kind == "listing" and today is not None
+            and (ends := state.get("expires_on")) is not None and ends < today):
         return
     persons = {p["id_number"]: p for p in state.get("bound_persons", ())
                if p.get("released_on") is None}

@@ -66,7 +66,10 @@ def full_rows(conn: Connection, adapter: PartnerAdapter, as_of: int) -> Iterator
                 yield row
 
 
-def _changed(conn: Connection, from_seq: int, to_seq: int) -> list[tuple[str, str, dict[str, Any]]]:
+def _changed(conn: Connection, from_seq: int,
+             to_seq: int) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each record changed in ``(from_seq, to_seq]`` with its last state there, in seq
+    order, streamed: a week of changes (a weekly full batch's gate) is ~700k states."""
     last = (
         select(func.max(_e.c.seq))
         .where(_e.c.seq > from_seq, _e.c.seq <= to_seq)
@@ -76,8 +79,14 @@ def _changed(conn: Connection, from_seq: int, to_seq: int) -> list[tuple[str, st
         select(ChangeEvent.record_kind, ChangeEvent.record_key, ChangeEvent.state)
         .where(ChangeEvent.seq.in_(last))
         .order_by(ChangeEvent.seq)
+        .execution_options(yield_per=_LOOKUP)
     )
-    return [(k, key, s) for k, key, s in conn.execute(stmt)]
+    result = conn.execute(stmt)
+    try:
+        for kind, key, state in result:  # noqa: UP028 - unpacked so the row types are checked
+            yield kind, key, state
+    finally:
+        result.close()
 
 
 def _earlier(conn: Connection, kind: str, keys: list[str], seq: int) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,8 @@ from hub.context import HubContext
 from hub.core.identifiers import upgrade_resident_id15
 from hub.db.engine import session_scope
 from hub.services import registry
-from hub.services.access import Disclosure, who_received
+from hub.services.access import Disclosure, log_access, who_received
+from hub.services.checks import hashes
 from hub.services.feed import high_water
 from tests.api.conftest import ADMIN, SignedClient, client_of
 from tests.conftest import invoke
@@ -206,3 +207,42 @@ def test_a_legacy_15_digit_id_finds_what_its_18_digit_form_received(
     expected = disclosures(hub_ctx, PERSON)
     assert [(d.partner, d.endpoint) for d in expected] == [("ndrc", "full")]
     assert disclosures(hub_ctx, legacy) == expected
+
+
+#: A person listed under a 15-digit passport number (passport: 5-20 letters and digits).
+PASSPORT15 = "123456789012345"
+
+
+def test_who_received_by_a_15_digit_passport_number(signed: Signed, hub_ctx: HubContext) -> None:
+    """A 15-digit number stands for itself too, not only for the 18-digit resident ID it
+    may be the legacy form of: a record under a 15-digit passport number is found."""
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(id_type="passport", id_number=PASSPORT15,
+                                               gender="male", birth_date="1985-03-15"),
+                             actor=ADMIN, now=datetime.now(UTC))
+    (match,) = check(signed("ndrc"), PASSPORT15)
+    assert match["record_key"] == "L-2024-000001"
+    assert receivers(hub_ctx, PASSPORT15) == [("ndrc", "checks")]
+
+
+@pytest.mark.parametrize("checked_at", [
+    datetime(2024, 3, 1, 4, 0, tzinfo=UTC),  # past the term (2024-01-10), job not run
+    datetime(2023, 3, 1, 4, 0, tzinfo=UTC),  # within the term
+], ids=["past-term", "within-term"])
+def test_an_old_check_row_of_a_listing_past_its_term_stays_on_the_record(
+        hub_ctx: HubContext, checked_at: datetime) -> None:
+    """A check row without seqs was written before /checks left out listings past their
+    term, and such a check answered with the listing: the record judges it by the rule
+    it was answered under, not today's."""
+    decided = datetime(2022, 1, 10, 4, 0, tzinfo=UTC)
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(behaviours=["B2"], term_months=24,
+                                               decided_on="2022-01-10", listed_on="2022-01-11",
+                                               filed_on="2021-12-01"),
+                             actor=ADMIN, now=decided)
+    pid = "110105198503150019"
+    # What the previous release's /checks answered and logged (no seqs then).
+    with session_scope(hub_ctx.sessions) as s:
+        log_access(s, partner="ndrc", endpoint="checks", at=checked_at,
+                   subjects=hashes([pid]), count=1, hits=1)
+    assert receivers(hub_ctx, pid) == [("ndrc", "checks")]

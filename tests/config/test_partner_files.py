@@ -98,7 +98,8 @@ def test_files_comment_every_measure() -> None:
 
 
 @pytest.mark.parametrize("value", ["hub.example.cn", "ftp://hub.example.cn", "https://",
-                                   "https://hub.example.cn:99999", "https://hub.example.cn/?x=1"])
+                                   "https://hub.example.cn:99999", "https://hub.example.cn/?x=1",
+                                   "https://hub.example.cn?", "https://hub.example.cn#"])
 def test_a_public_url_partners_could_not_call_is_refused_at_start(value: str) -> None:
     """htu is compared with HUB_PUBLIC_URL: a value without scheme or host would refuse
     every partner request as the partner's fault; the process refuses it instead."""

@@ -327,3 +327,27 @@ def test_the_manifest_is_published_last(hub_ctx: HubContext, tmp_path: Path,
                           actor=ACTOR, now=NOW)
     manifest = result.manifest_path.name
     assert published == [result.data_path.name, manifest.replace(".json", ".jws"), manifest]
+
+
+def test_a_delta_of_more_records_than_one_lookup_chunk_carries_each_once(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The changed records stream from the database in chunks while each chunk's earlier
+    states are looked up on the same connection: none may be lost or read twice."""
+    import hub.services.snapshots as snapshots
+    monkeypatch.setattr(snapshots, "_LOOKUP", 3)
+    keys = KeyStore(tmp_path / "instance")
+    adapter = _adapter("ndrc")
+    _add(hub_ctx, 1, 4)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                 full=True, actor=ACTOR, now=NOW)
+    _add(hub_ctx, 5, 6)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in (1, 3):
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR,
+                                    now=NOW)
+    delta = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=tmp_path,
+                         full=False, actor=ACTOR, now=NOW + timedelta(minutes=5))
+    rows = [orjson.loads(x) for x in delta.data_path.read_bytes().splitlines()]
+    assert sorted((r["record_key"], r["status"]) for r in rows) == sorted(
+        [(f"L-B-{n:05d}", "active") for n in range(5, 11)]
+        + [("L-B-00001", "removed"), ("L-B-00003", "removed")])

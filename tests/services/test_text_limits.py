@@ -41,3 +41,18 @@ def test_one_character_more_is_refused_naming_the_field(hub_ctx: HubContext, fie
                              now=NOW)
     assert [(p.field, str(p)) for p in refused.value.problems] == [
         (field, f"{field}: is {limit + 1} characters long; at most {limit}")]
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"id_type": "other", "id_number": "A" * 33, "gender": "male",
+      "birth_date": "1985-03-15"}, "id_number"),
+    ({"case_number": "（2024）京0105执" + "1" * 52 + "号"}, "case_number"),
+], ids=["other-id-33", "case-number-65"])
+def test_an_id_or_case_number_longer_than_its_column_is_refused(
+        hub_ctx: HubContext, overrides: dict[str, str], field: str) -> None:
+    """An ID of type other holds 32 characters, a case number 64: their formats alone
+    allowed more, which PostgreSQL then refused on the INSERT."""
+    with session_scope(hub_ctx.sessions) as s, pytest.raises(InvalidRecord) as refused:
+        registry.add_listing(s, person_listing(**overrides), actor=CLERK, now=NOW)
+    assert [p.field for p in refused.value.problems] == [field]
+    assert ("at most 32" if field == "id_number" else "at most 64") in str(refused.value)
