@@ -262,6 +262,9 @@ class PartnerBatch(Base):
     #: The folder its files are in: the outbox, or the outbox's ``held`` folder while
     #: the batch waits for an operator (None: written before the hub recorded it).
     folder: Mapped[str | None] = mapped_column(String(1000))
+    #: :meth:`PartnerAdapter.shape_digest` when it was written (None: before the hub
+    #: recorded it): a partner whose shape changed since gets a full batch next.
+    shape_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class PartnerProgress(Base):

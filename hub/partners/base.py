@@ -7,9 +7,12 @@ file, is the generic adapter. A partner names a subclass
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
 
 from hub.exporters import Exporter, make_exporter
 from hub.exporters.xml import HUB_LIST, XmlDialect
@@ -60,6 +63,23 @@ class PartnerAdapter:
                 if codes := row.get(field):
                     row[field] = [labels[code] for code in codes]
         return rows
+
+    def shape_digest(self) -> str:
+        """SHA-256 (hex) of what decides this partner's rows and file: its measures and
+        scope, format and encoding, and the adapter's names and labels. A delta is
+        only right against the list the partner got in the same shape."""
+        dialect = self.xml_dialect
+        shape = {
+            "adapter": f"{type(self).__module__}:{type(self).__qualname__}",
+            "format": self.config.format, "encoding": self.config.encoding,
+            "measures": list(self.config.measures), "records": list(self.config.scope.records),
+            "subjects": list(self.config.scope.subjects), "fields": list(self.fields),
+            "columns": dict(self.column_names),
+            "labels": {f: dict(labels) for f, labels in self.code_labels.items()},
+            "xml": [dialect.namespace, dialect.root, dialect.record, dialect.schema,
+                    dict(dialect.elements), dict(dialect.items), dict(dialect.names)],
+        }
+        return hashlib.sha256(orjson.dumps(shape, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def exporter(self) -> Exporter:
         return make_exporter(

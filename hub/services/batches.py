@@ -208,7 +208,13 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
     before = session.get(PartnerProgress, partner)
     previous = before.last_batch_id if before else None
     held_before = before.records if before else 0
-    kind = "full" if full or previous is None else "delta"
+    parent = session.get(PartnerBatch, previous) if previous else None
+    shape = adapter.shape_digest()
+    # A delta says what changed in the records, not in what the partner gets of them:
+    # after its scope, fields, format or names changed, only a full snapshot leaves
+    # it holding exactly its list (records now in scope, fields now out of it).
+    reshaped = parent is not None and parent.shape_digest not in (None, shape)
+    kind = "full" if full or previous is None or reshaped else "delta"
     from_seq = 0 if kind == "full" or before is None else before.exported_seq
     exporter = adapter.exporter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -268,7 +274,11 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
         signature = sign_detached(body, key.private_key, key.kid).encode()
 
         held_reason = _gate(adapter, held_before, removed, added)
-        parent = session.get(PartnerBatch, previous) if previous else None
+        if held_reason is None and reshaped:
+            # Its gate counts cannot tell: the log has not changed, the partner's shape
+            # has, and the file replaces the list it holds.
+            held_reason = (f"{partner}'s scope, format or names changed since batch "
+                           f"{previous}: this full snapshot replaces the list it holds")
         if held_reason is None and parent is not None and parent.status == "held":
             # Sent alone it would leave the parent's changes out of the partner's chain
             # (a full snapshot would carry them unreviewed): it waits with its parent.
@@ -283,7 +293,7 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
             batch_id=batch_id, partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
             previous_batch_id=previous, created_at=now, status=status, counts=counts,
             files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
-            held_reason=held_reason, folder=str(folder),
+            held_reason=held_reason, folder=str(folder), shape_digest=shape,
         ))
         progress = locked_progress(session, partner)  # briefly: its other fields move too
         progress.exported_seq = to_seq

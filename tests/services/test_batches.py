@@ -351,3 +351,43 @@ def test_a_delta_of_more_records_than_one_lookup_chunk_carries_each_once(
     assert sorted((r["record_key"], r["status"]) for r in rows) == sorted(
         [(f"L-B-{n:05d}", "active") for n in range(5, 11)]
         + [("L-B-00001", "removed"), ("L-B-00003", "removed")])
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["full", "delta-asked"])
+def test_after_a_partners_scope_changed_its_next_batch_is_a_full_snapshot_held(
+        hub_ctx: HubContext, tmp_path: Path, full: bool) -> None:
+    """mof took listings; its file now says orders. Nothing in the log changed, so a
+    delta would be empty and leave it holding 20 listings it no longer gets and none
+    of the 20 orders it now does: the next batch is a full snapshot, and since it
+    replaces the partner's whole list, it waits for an operator."""
+    import dataclasses
+
+    from hub.config.partners import adapter_for, default_partners_dir, load_partners
+    from tests.samples import person_restriction
+    keys = KeyStore(tmp_path / "instance")
+    config = dataclasses.replace(load_partners(default_partners_dir())["mof"],
+                                 release_gate=ReleaseGate(0.05, 0.05, 10))
+    listings = adapter_for(config)
+    orders = adapter_for(dataclasses.replace(
+        config, scope=dataclasses.replace(config.scope, records=("restriction",))))
+    assert listings.shape_digest() != orders.shape_digest()
+    with session_scope(hub_ctx.sessions) as s:
+        for n in range(1, 21):
+            registry.add_listing(s, person_listing(listing_id=f"L-S-{n:03d}",
+                                                   case_number=f"（2024）京0105执{n}号"),
+                                 actor=ACTOR, now=NOW)
+            registry.issue_restriction(s, person_restriction(order_id=f"R-S-{n:03d}",
+                                                             listing_id=None),
+                                       actor=ACTOR, now=NOW)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, listings, keys, out_dir=tmp_path,
+                         full=True, actor=ACTOR, now=NOW)
+    assert (first.status, first.counts["active"]) == ("ready", 20)
+    same = export_batch(hub_ctx.engine, hub_ctx.sessions, listings, keys, out_dir=tmp_path,
+                        full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    assert (same.kind, same.status) == ("delta", "ready")  # the same shape: a delta
+    second = export_batch(hub_ctx.engine, hub_ctx.sessions, orders, keys, out_dir=tmp_path,
+                          full=full, actor=ACTOR, now=NOW + timedelta(minutes=5))
+    assert (second.kind, second.counts["active"]) == ("full", 20)
+    assert second.status == "held"
+    assert second.held_reason is not None
+    assert "scope, format or names changed since batch" in second.held_reason
