@@ -50,6 +50,11 @@ def states_as_of(conn: Connection, seq: int) -> Iterator[tuple[str, str, dict[st
         .order_by(ChangeEvent.record_kind, ChangeEvent.record_key)
         .execution_options(yield_per=5000)
     )
+    return _states(conn, stmt)
+
+
+def _states(conn: Connection, stmt: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(kind, key, state) rows of ``stmt``, streamed; the cursor closed however it ends."""
     result = conn.execute(stmt)
     try:
         for kind, key, state in result:  # noqa: UP028 - unpacked so the row types are checked
@@ -81,12 +86,7 @@ def _changed(conn: Connection, from_seq: int,
         .order_by(ChangeEvent.seq)
         .execution_options(yield_per=_LOOKUP)
     )
-    result = conn.execute(stmt)
-    try:
-        for kind, key, state in result:  # noqa: UP028 - unpacked so the row types are checked
-            yield kind, key, state
-    finally:
-        result.close()
+    return _states(conn, stmt)
 
 
 def _earlier(conn: Connection, kind: str, keys: list[str], seq: int) -> dict[str, dict[str, Any]]:
