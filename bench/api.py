@@ -188,6 +188,8 @@ def main() -> None:
     if not args.reuse:
         print(f"loading {args.records:,} records into {args.database_url}", flush=True)
         load(args.records, args.database_url, hub, env)
+    else:  # a database kept from an older checkout: its schema brought up to this one's
+        subprocess.run([hub, "db", "upgrade"], env=env, check=True, capture_output=True)
     if args.load_only:
         return
     override_limits(INSTANCE)

@@ -97,6 +97,8 @@ def bench(n: int, url: str, hub: str, *, reuse: bool, repeat: int) -> None:
                 conn.execute("INSERT INTO bench_imported VALUES (%s)", (n,))
         else:
             print(f"\nreusing {make_url(url).database} ({n:,} records imported before)")
+            # A database kept from an older checkout: its schema brought up to this one's.
+            subprocess.run([hub, "db", "upgrade"], env=env, check=True, capture_output=True)
         with psycopg.connect(dsn) as conn:
             records = conn.execute(
                 "SELECT (SELECT count(*) FROM listings) + (SELECT count(*) FROM restrictions)"
