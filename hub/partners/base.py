@@ -69,16 +69,17 @@ class PartnerAdapter:
         scope, format and encoding, and the adapter's names and labels. A delta is
         only right against the list the partner got in the same shape."""
         dialect = self.xml_dialect
-        shape = {
+        shape: dict[str, Any] = {
             "adapter": f"{type(self).__module__}:{type(self).__qualname__}",
             "format": self.config.format, "encoding": self.config.encoding,
             "measures": list(self.config.measures), "records": list(self.config.scope.records),
             "subjects": list(self.config.scope.subjects), "fields": list(self.fields),
             "columns": dict(self.column_names),
             "labels": {f: dict(labels) for f, labels in self.code_labels.items()},
-            "xml": [dialect.namespace, dialect.root, dialect.record, dialect.schema,
-                    dict(dialect.elements), dict(dialect.items), dict(dialect.names)],
         }
+        if self.config.format == "xml":  # the vocabulary reshapes XML partners only
+            shape["xml"] = [dialect.namespace, dialect.root, dialect.record, dialect.schema,
+                            dict(dialect.elements), dict(dialect.items), dict(dialect.names)]
         return hashlib.sha256(orjson.dumps(shape, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def exporter(self) -> Exporter:

@@ -29,3 +29,16 @@ def test_a_change_of_what_the_partner_receives_changes_its_digest(change: str) -
         "encoding": dataclasses.replace(config, encoding="utf-8"),
     }[change]
     assert adapter_for(changed).shape_digest() != adapter_for(config).shape_digest()
+
+
+def test_the_xml_vocabulary_shapes_xml_partners_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change of the hub's XML names reaches XML partners' files only: a JSON Lines or
+    CSV partner is not given a held full snapshot for it."""
+    from hub.partners.base import PartnerAdapter
+    configs = load_partners(default_partners_dir())
+    mps, moe = (PartnerAdapter(configs[p]) for p in ("mps", "moe"))  # xml, csv
+    before = mps.shape_digest(), moe.shape_digest()
+    monkeypatch.setattr(PartnerAdapter, "xml_dialect", dataclasses.replace(
+        PartnerAdapter.xml_dialect, root="renamedList"))
+    assert mps.shape_digest() != before[0]
+    assert moe.shape_digest() == before[1]
