@@ -228,7 +228,8 @@ def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
 
     A listing whose term has run out (``expires_on`` before today) is in force no
     more, although the expiry job marks it only on its next run: the counter must not
-    stop a person whose listing has ended because a night's job was missed. (``today``
+    stop a person whose listing has ended because a night's job was missed (the job's
+    own rule is in hub.services.expiry: change both together). (``today``
     None: without that rule, as checks were answered before it.)"""
     if (kind == "listing" and today is not None
             and (ends := state.get("expires_on")) is not None and ends < today):

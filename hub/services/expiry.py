@@ -31,7 +31,8 @@ class ExpiryReport:
 
 
 def _due_listings(session: Session, today_: object) -> list[Listing]:
-    # A listing expires the day after expires_on (DOMAIN.md §1).
+    # A listing expires the day after expires_on (DOMAIN.md §1). The counter applies the
+    # same rule before this job runs (hub.services.checks.hits): change both together.
     stmt = (
         select(Listing)
         .where(Listing.status == "active", Listing.expires_on < today_)
