@@ -333,17 +333,52 @@ class CsvFormat(_JsonAggregates):
             return self._built(expr)
         return f"coalesce(pg_temp.hub_csv({expr}), '')"
 
+    @staticmethod
+    def _structure(value: Value) -> bool:
+        """Whether the cell is a structure's JSON: quoted as needed, never guarded."""
+        return value.kind in ("json", "built") and value.field not in _CODE_LISTS
+
     def line(self, keys: Sequence[str], shape: Sequence[Value], inner: str) -> str:
         # As the Python exporter checks a joined line: plain cells joined by commas,
         # none holding a comma, a quote, CR or LF, none starting a formula, need
-        # neither guard nor quotes, and the line is the cells as they are. Any other
-        # row is written cell by cell. (OFFSET 0: the plain line is built once.)
-        plain = " || ',' || ".join(self._raw(v, f"x.c{i}") for i, v in enumerate(shape))
-        cells = " || ',' || ".join(self._cell(v, f"z.c{i}") for i, v in enumerate(shape))
-        is_plain = (f"z.p !~ {_NOT_PLAIN} AND octet_length(z.p) - "
-                    f"octet_length(replace(z.p, ',', '')) = {len(shape) - 1}")
-        return (f"SELECT CASE WHEN {is_plain} THEN z.p ELSE {cells} END "
-                f"FROM (SELECT x.*, {plain} AS p FROM ({inner}) AS x OFFSET 0) AS z")
+        # neither guard nor quotes, and the line is the cells as they are. A
+        # structure's JSON (travel documents, exemptions...) is left out of that test
+        # and quoted on its own: it holds quotes whenever it is not empty, and would
+        # otherwise send a fifth of the rows cell by cell. Any other row is written
+        # cell by cell. (OFFSET 0: the segments are built once.)
+        items: list[list[int] | int] = []  # runs of plain cells, and structures
+        for i, v in enumerate(shape):
+            if self._structure(v):
+                items.append(i)
+            elif items and isinstance(items[-1], list):
+                items[-1].append(i)
+            else:
+                items.append([i])
+        segments = [it for it in items if isinstance(it, list)]
+        comma = " || ',' || "
+        built = [f"{comma.join(self._raw(shape[i], f'x.c{i}') for i in seg)} AS s{n}"
+                 for n, seg in enumerate(segments)]
+        built += [f"{self._built(f'x.c{it}')} AS j{it}" for it in items if isinstance(it, int)]
+        parts, n = [], 0
+        for it in items:
+            if isinstance(it, int):
+                parts.append(f"t.j{it}")
+            else:
+                parts.append(f"t.s{n}")
+                n += 1
+        joined = comma.join(parts)
+        cells = comma.join(
+            f"t.j{i}" if self._structure(v) else self._cell(v, f"t.c{i}")
+            for i, v in enumerate(shape))
+        fields = f"SELECT x.*, {', '.join(built)} FROM ({inner}) AS x OFFSET 0"
+        if not segments:
+            return f"SELECT {joined} FROM ({fields}) AS t"
+        tested = comma.join(f"z.s{n}" for n in range(len(segments)))
+        separators = sum(len(seg) for seg in segments) - 1
+        is_plain = (f"t.p !~ {_NOT_PLAIN} AND octet_length(t.p) - "
+                    f"octet_length(replace(t.p, ',', '')) = {separators}")
+        return (f"SELECT CASE WHEN {is_plain} THEN {joined} ELSE {cells} END "
+                f"FROM (SELECT z.*, {tested} AS p FROM ({fields}) AS z OFFSET 0) AS t")
 
 
 #: XML text as hub.exporters.xml.escape writes it: the five specials and TAB, LF,
