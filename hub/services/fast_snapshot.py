@@ -199,8 +199,10 @@ def _spool(engine: Engine, snapshot: str, tasks: _Tasks,
         errors.append(exc)
 
 
-#: Key ranges per record kind: small enough for two connections to end together.
-_CHUNKS: Final = 8
+#: Key ranges per record kind: small enough for two connections to end together
+#: (with 8, on railway's 1M-record export, one connection ran alone for the last
+#: ~0.85 s of ~9 s, the length of its last range).
+_CHUNKS: Final = 16
 #: The type of the key columns (listing_id, order_id): bounds compare as keys do.
 _KEY_TYPE: Final = "varchar"
 
