@@ -15,7 +15,11 @@ so a crash re-reads at most one page: the feed is at-least-once across
 crashes, so de-duplicate on ``seq`` if that matters to you. ``--after N``
 starts from seq N instead of the cursor file (0 = from the beginning; take
 a snapshot first and start from its ``X-Hub-Seq`` instead: ``--snapshot FILE``
-does both, checking the file against the hub's ``Repr-Digest``).
+does both, checking the file against the hub's ``Repr-Digest``). The cursor
+file also keeps the ``shape`` of what the hub sends; when a page comes in
+another shape (the hub changed your fields, names or measures), the client
+stops and asks for a new snapshot: rows you hold may carry fields you no
+longer receive.
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ SNAPSHOT_TIMEOUT = 1800.0
 
 class HubRequestError(Exception):
     """The hub refused a request (4xx other than 429) or kept failing."""
+
+
+class ShapeChanged(HubRequestError):
+    """The hub now sends another projection than the one the held copy was built with."""
 
 
 class PartnerClient:
@@ -128,30 +136,36 @@ class PartnerClient:
         raise AssertionError("unreachable")
 
     def pull(self, after: int, out: IO[bytes], *, limit: int = 1000,
-             cursor: Path | None = None) -> tuple[int, int]:
-        """Page ``/changes`` from ``after`` until ``next_after == high_water``.
+             cursor: Path | None = None, shape: str | None = None) -> tuple[int, int]:
+        """Page ``/changes`` from ``after`` until ``next_after == high_water``; ``shape``:
+        the projection the held copy is in (None: take the first page's).
 
         :returns: ``(last cursor, events written)``.
         """
         written = 0
         while True:
             page = self.call("GET", "/api/v1/changes", query={"after": after, "limit": limit})
+            if shape is not None and page["shape"] != shape:
+                raise ShapeChanged(f"the hub now sends shape {page['shape']}, not {shape}: "
+                                   "take a new snapshot (--snapshot FILE)")
+            shape = page["shape"]
             for event in page["events"]:
                 out.write(json.dumps(event, ensure_ascii=False).encode() + b"\n")
             written += len(page["events"])
             out.flush()
             after = page["next_after"]
             if cursor is not None:
-                _save_cursor(cursor, after, out)
+                _save_cursor(cursor, after, shape, out)
             if after >= page["high_water"]:
                 return after, written
 
-    def snapshot(self, path: Path) -> tuple[int, int]:
+    def snapshot(self, path: Path) -> tuple[int, int, str]:
         """``GET /snapshot`` into ``path``, checked against ``Repr-Digest``.
 
-        :returns: ``(X-Hub-Seq, X-Hub-Records)``: page ``/changes`` from that seq.
+        :returns: ``(X-Hub-Seq, X-Hub-Records, X-Hub-Shape)``: page ``/changes`` from
+            that seq, expecting that shape.
         """
-        def save(response: Any) -> tuple[int, int]:
+        def save(response: Any) -> tuple[int, int, str]:
             digest = hashlib.sha256()
             tmp = path.with_name(path.name + ".part")
             with tmp.open("wb") as f:
@@ -164,9 +178,10 @@ class PartnerClient:
                 tmp.unlink()
                 raise HubRequestError(f"snapshot digest {actual} is not the hub's {expected}")
             os.replace(tmp, path)
-            return int(response.headers["X-Hub-Seq"]), int(response.headers["X-Hub-Records"])
+            return (int(response.headers["X-Hub-Seq"]), int(response.headers["X-Hub-Records"]),
+                    response.headers["X-Hub-Shape"])
 
-        return cast(tuple[int, int], self.call("GET", "/api/v1/snapshot", read=save,
+        return cast(tuple[int, int, str], self.call("GET", "/api/v1/snapshot", read=save,
                                                timeout=max(self.timeout, SNAPSHOT_TIMEOUT)))
 
     def ack(self, through_seq: int) -> int:
@@ -199,13 +214,20 @@ def _retry_after(value: str | None, attempt: int) -> float:
         return float(min(2 ** attempt, 30))
 
 
-def _save_cursor(path: Path, after: int, out: IO[bytes]) -> None:
-    """Write the cursor only once the events before it are durable, and atomically."""
+def _save_cursor(path: Path, after: int, shape: str, out: IO[bytes]) -> None:
+    """Write the cursor (``<after> <shape>``) only once the events before it are
+    durable, and atomically."""
     with contextlib.suppress(OSError, ValueError):  # a pipe or a terminal: nothing to sync
         os.fsync(out.fileno())
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(f"{after}\n")
+    tmp.write_text(f"{after} {shape}\n")
     os.replace(tmp, path)
+
+
+def _read_cursor(path: Path) -> tuple[int, str | None]:
+    """``(after, shape)`` from a cursor file (an older one holds only ``after``)."""
+    parts = path.read_text().split()
+    return (int(parts[0]) if parts else 0), (parts[1] if len(parts) > 1 else None)
 
 
 def load_key(path: Path) -> Any:
@@ -230,21 +252,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cursor = args.cursor or Path(f"{args.partner}.cursor")
+    after, shape = 0, None
     if args.after is not None:
         after = args.after
     elif cursor.exists():
-        after = int(cursor.read_text().strip() or 0)
-    else:
-        after = 0
+        after, shape = _read_cursor(cursor)
     client = PartnerClient(args.hub, args.partner, args.kid, load_key(args.key),
                            audience=args.audience)
     out = args.out.open("ab") if args.out else sys.stdout.buffer
     try:
         if args.snapshot:
-            after, records = client.snapshot(args.snapshot)
+            after, records, shape = client.snapshot(args.snapshot)
             print(f"snapshot of {records} records as of seq {after} in {args.snapshot}",
                   file=sys.stderr)
-        last, written = client.pull(after, out, limit=args.limit, cursor=cursor)
+        last, written = client.pull(after, out, limit=args.limit, cursor=cursor, shape=shape)
         acked = None if args.no_ack or last == 0 else client.ack(last)
     except HubRequestError as exc:
         print(exc, file=sys.stderr)

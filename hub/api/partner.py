@@ -95,7 +95,7 @@ def changes(after: int, limit: int) -> Response:
                       at=datetime.now(UTC), from_seq=after, to_seq=page.next_after,
                       count=sum(len(e["rows"]) for e in page.events))
     return _json({"events": page.events, "next_after": page.next_after,
-                  "high_water": page.high_water})
+                  "high_water": page.high_water, "shape": who.adapter.shape_digest()})
 
 
 _SNAPSHOT_CONTENT: Final = {media: {"schema": {"type": "string", "format": "binary"}}
@@ -112,6 +112,9 @@ _SNAPSHOT_CONTENT: Final = {media: {"schema": {"type": "string", "format": "bina
                  "X-Hub-Records": {"description": "Rows in the snapshot.",
                                    "schema": {"type": "integer"}},
                  "Repr-Digest": {"description": "RFC 9530 `sha-256=:<base64>:` of the body.",
+                                 "schema": {"type": "string"}},
+                 "X-Hub-Shape": {"description": "The projection the snapshot is in: "
+                                 "/changes pages carry it as `shape`.",
                                  "schema": {"type": "string"}},
              })
 @bp.doc(responses={"200": {"content": _SNAPSHOT_CONTENT}})
@@ -133,6 +136,7 @@ def snapshot() -> Response:
     response.headers["X-Hub-Seq"] = str(snap.seq)
     response.headers["X-Hub-Records"] = str(snap.records)
     response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(snap.sha256).decode()}:"
+    response.headers["X-Hub-Shape"] = who.adapter.shape_digest()
     return response
 
 

@@ -38,6 +38,10 @@ class ChangesPageSchema(ma.Schema):
     events = ma.fields.List(ma.fields.Nested(ChangeEventSchema), required=True)
     next_after = ma.fields.Integer(required=True)
     high_water = ma.fields.Integer(required=True)
+    shape = ma.fields.String(required=True, metadata={
+        "description": "Digest of the caller's projection (fields, measures, names, format). "
+                       "When it is not the one your copy was built with, rows you hold may "
+                       "carry fields you no longer receive: take /snapshot and start over."})
 
 
 #: An asked ID's length, in characters: SubjectSchema's rule and SubjectList's fast path.

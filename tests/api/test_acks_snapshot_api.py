@@ -11,6 +11,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.db.engine import session_scope
 from hub.db.models import AuditEntry, PartnerAccess, PartnerBatch, PartnerProgress
@@ -95,6 +96,8 @@ def test_snapshot_is_the_partners_list_with_seq_and_digest(
     keys = sorted(line["record_key"] for line in lines if "record_key" in line)
     assert keys == ["L-2024-000001", "L-2024-000002", "R-2024-000001", "R-2024-000002"]
     assert response.headers["X-Hub-Records"] == "4"
+    assert response.headers["X-Hub-Shape"] == \
+        load_adapters(records.settings)["ndrc"].shape_digest()
     with records.sessions() as session:
         (access,) = session.scalars(select(PartnerAccess)).all()
         assert (access.partner, access.endpoint, access.to_seq, access.count) == (

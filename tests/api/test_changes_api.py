@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.core import demo
 from hub.db.engine import session_scope
@@ -129,6 +130,10 @@ def test_events_are_projected_for_the_caller(signed: Signed, hub_ctx: HubContext
     assert "legal_representative" not in row
     # Both cursors moved over both events, concerned or not.
     assert ndrc["next_after"] == travelsky["next_after"] == ndrc["high_water"] == 2
+    # Each page names the projection it is in: the caller's own.
+    adapters = load_adapters(hub_ctx.settings)
+    assert ndrc["shape"] == adapters["ndrc"].shape_digest()
+    assert travelsky["shape"] == adapters["travelsky"].shape_digest() != ndrc["shape"]
 
 
 def test_a_page_is_recorded_in_the_access_record(signed: Signed, hub_ctx: HubContext) -> None:

@@ -114,7 +114,8 @@ def test_client_pages_every_event_once_and_acks(hub_ctx: HubContext, runner: Fla
         assert len(expected) < top  # ... not everything
     seqs = [orjson.loads(line)["seq"] for line in out.read_bytes().splitlines()]
     assert seqs == expected
-    assert cursor.read_text().strip() == str(top)
+    shape = load_adapters(hub_ctx.settings)[partner].shape_digest()
+    assert cursor.read_text() == f"{top} {shape}\n"
     assert _acked(hub_ctx, partner) == top
 
     # Resuming from the cursor: only what came since, then the ack moves on.
@@ -169,9 +170,46 @@ def test_snapshot_then_changes(hub_ctx: HubContext, runner: FlaskCliRunner, hub_
     assert {r["record_key"] for r in rows} >= {"L-2024-000002", "R-2024-000001"}
     assert f"snapshot of {len(rows)} records as of seq 5" in done.stderr
     assert out.read_bytes() == b""  # nothing happened since the snapshot
-    assert cursor.read_text().strip() == "5"
+    # The feed came in the snapshot's shape, which the cursor keeps.
+    assert cursor.read_text() == f"5 {load_adapters(hub_ctx.settings)['ndrc'].shape_digest()}\n"
     assert _acked(hub_ctx, "ndrc") == 5
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_client_stops_when_the_hub_changes_what_it_sends(
+        hub_ctx: HubContext, runner: FlaskCliRunner, hub_url: str, tmp_path: Path) -> None:
+    """A copy built in one projection is not carried on in another: rows held would
+    keep fields the partner no longer receives. The client asks for a snapshot."""
+    _write_records(hub_ctx)
+    pair = make_key("ndrc", "Ed25519")
+    (tmp_path / "public.pem").write_bytes(pair.public_pem)
+    (tmp_path / "private.pem").write_bytes(pair.private_pem)
+    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
+    out, cursor = tmp_path / "events.jsonl", tmp_path / "cursor"
+    assert _run_client(hub_url, "ndrc", pair.kid, tmp_path / "private.pem", out,
+                       cursor).returncode == 0
+    held = cursor.read_text()
+    instance = tmp_path / "narrower-instance"
+    (instance / "partners").mkdir(parents=True)
+    (instance / "partners" / "ndrc.toml").write_text(
+        '[scope]\nfields = ["subject_type", "name", "id_type", "id_number"]\n')
+    settings = dataclasses.replace(hub_ctx.settings, instance_path=instance)
+    narrower = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
+    with session_scope(hub_ctx.sessions) as s:
+        registry.remove_listing(s, "L-2024-000002", reason="performed", actor=CLERK, now=NOW)
+    snapshot = tmp_path / "full"
+    with serving(narrower) as url:
+        stopped = _run_client(url, "ndrc", pair.kid, tmp_path / "private.pem", out, cursor)
+        assert stopped.returncode == 1
+        assert "take a new snapshot" in stopped.stderr
+        assert cursor.read_text() == held  # nothing taken in the new shape
+        again = _run_client(url, "ndrc", pair.kid, tmp_path / "private.pem", out, cursor,
+                            "--snapshot", str(snapshot))
+    assert again.returncode == 0, again.stderr
+    row = orjson.loads(snapshot.read_bytes().splitlines()[0])
+    assert "court_name" not in row
+    assert "name" in row
+    assert cursor.read_text().split()[1] != held.split()[1]
 
 
 def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRunner,
