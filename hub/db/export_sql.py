@@ -372,8 +372,7 @@ class CsvFormat(_JsonAggregates):
             f"t.j{i}" if self._structure(v) else self._cell(v, f"t.c{i}")
             for i, v in enumerate(shape))
         fields = f"SELECT x.*, {', '.join(built)} FROM ({inner}) AS x OFFSET 0"
-        if not segments:
-            return f"SELECT t.n, {joined} FROM ({fields}) AS t"
+        # Never empty: every row starts with the envelope's plain fields (ALWAYS_FIELDS).
         tested = comma.join(f"z.s{n}" for n in range(len(segments)))
         separators = sum(len(seg) for seg in segments) - 1
         is_plain = (f"t.p !~ {_NOT_PLAIN} AND octet_length(t.p) - "
