@@ -161,29 +161,93 @@ def _copy_to(raw: Any, query: str, out: BinaryIO) -> int:
     return count
 
 
-class _Tasks:
-    """The COPYs of one snapshot in output order, shared by two connections: the first
-    takes them from the front (writing them straight out), the second from the back
-    (spooling them), until they meet; neither waits for the other while work is left."""
+class _InOrder:
+    """The COPYs of one snapshot, run by two connections, written to ``out`` in query order.
 
-    def __init__(self, queries: list[str]) -> None:
+    Both connections take the next query in order. A query whose predecessors are
+    all written streams straight to ``out``; any other goes to a temporary file,
+    appended by whichever connection is then writing as soon as its turn comes. So
+    the appending overlaps the queries still running: only the last range or two
+    are left to copy when both connections are done. (Taking queries from both ends
+    instead left half the snapshot to copy alone at the end: measured on ndrc's 1M
+    records, ~1.5 s of a ~9 s export.)
+    """
+
+    def __init__(self, queries: list[str], out: BinaryIO) -> None:
         self.queries = queries
+        self.out = out
+        self.count = 0
         self._lock = threading.Lock()
-        self._front, self._back = 0, len(queries) - 1
+        self._next_query = 0
+        self._next_write = 0
+        self._writing = False
+        self._ready: dict[int, tuple[BinaryIO, int]] = {}
+        self._spools: list[BinaryIO] = []
+        self._failed = False
 
-    def take(self, front: bool) -> int | None:
+    def run(self, raw: Any) -> None:
+        """One connection's share, until no query is left (or the other one failed)."""
+        try:
+            while (i := self._take()) is not None:
+                with self._lock:
+                    direct = i == self._next_write and not self._writing
+                    self._writing = self._writing or direct
+                if direct:
+                    self.count += _copy_to(raw, self.queries[i], self.out)
+                    with self._lock:
+                        self._next_write = i + 1
+                    self._append_ready()
+                    continue
+                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+                with self._lock:
+                    self._spools.append(spool)
+                lines = _copy_to(raw, self.queries[i], spool)
+                with self._lock:
+                    self._ready[i] = (spool, lines)
+                    turn = not self._writing and self._next_write == i
+                    self._writing = self._writing or turn
+                if turn:
+                    self._append_ready()
+        except BaseException:
+            with self._lock:
+                self._failed = True
+            raise
+
+    def _take(self) -> int | None:
         with self._lock:
-            if self._front > self._back:
+            if self._failed or self._next_query >= len(self.queries):
                 return None
-            if front:
-                self._front += 1
-                return self._front - 1
-            self._back -= 1
-            return self._back + 1
+            self._next_query += 1
+            return self._next_query - 1
+
+    def _append_ready(self) -> None:
+        """Append the spooled ranges whose turn has come; the caller holds the turn to
+        write, and gives it up here when the next range is not ready."""
+        while True:
+            with self._lock:
+                ready = self._ready.pop(self._next_write, None)
+                if ready is None:
+                    self._writing = False
+                    return
+            spool, lines = ready
+            spool.seek(0)
+            while data := spool.read(BLOCK_BYTES):
+                self.out.write(data)
+            spool.close()
+            self.count += lines
+            with self._lock:
+                self._next_write += 1
+
+    def complete(self) -> bool:
+        return self._next_write == len(self.queries)
+
+    def close(self) -> None:
+        for spool in self._spools:
+            spool.close()
 
 
-def _spool(engine: Engine, snapshot: str, tasks: _Tasks,
-           spools: list[tuple[int, BinaryIO, int]], errors: list[BaseException]) -> None:
+def _second(engine: Engine, snapshot: str, order: _InOrder,
+            errors: list[BaseException]) -> None:
     try:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, \
                 conn.begin():
@@ -191,10 +255,7 @@ def _spool(engine: Engine, snapshot: str, tasks: _Tasks,
             conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {literal(snapshot)}")
             raw = conn.connection.driver_connection
             _prepare(raw)
-            while (i := tasks.take(front=False)) is not None:
-                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
-                spools.append((i, spool, 0))
-                spools[-1] = (i, spool, _copy_to(raw, tasks.queries[i], spool))
+            order.run(raw)
     except BaseException as exc:  # re-raised by the caller's thread
         errors.append(exc)
 
@@ -236,8 +297,7 @@ def write_lines(engine: Engine, conn: Connection, adapter: PartnerAdapter,
 
     Each record kind is cut into key ranges (from the planner's statistics), one
     COPY each; two connections sharing one exported snapshot run them at once
-    (both cores work): the first from the front, straight out, the second from
-    the back into temporary files, appended in order at the end.
+    (both cores work), each taking the next range in order (``_InOrder``).
     """
     raw = conn.connection.driver_connection
     assert raw is not None  # noqa: S101 - an open SQLAlchemy connection has one
@@ -272,30 +332,22 @@ def _write_queries(engine: Engine, conn: Connection, raw: Any, queries: list[str
     if len(queries) == 1:
         return _copy_to(raw, queries[0], out)
     snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    tasks = _Tasks(queries)
-    spools: list[tuple[int, BinaryIO, int]] = []
+    order = _InOrder(queries, out)
     errors: list[BaseException] = []
-    count = 0
-    worker = threading.Thread(target=_spool, name="hub-snapshot",
-                              args=(engine, snapshot, tasks, spools, errors))
+    worker = threading.Thread(target=_second, name="hub-snapshot",
+                              args=(engine, snapshot, order, errors))
     worker.start()
     try:
         try:
-            while (i := tasks.take(front=True)) is not None:
-                count += _copy_to(raw, queries[i], out)
+            order.run(raw)
         finally:
             worker.join()
-        # Only once the front is whole: a front error stays the one raised, not
-        # hidden by the back's (the back's connection fails too when the server does).
+        # Only once this connection is done: its error stays the one raised, not
+        # hidden by the other's (that connection fails too when the server does).
         if errors:
             raise errors[0]
-        # The back's ranges follow the front's, in order.
-        for _i, spool, lines in sorted(spools, key=lambda s: s[0]):
-            spool.seek(0)
-            while data := spool.read(BLOCK_BYTES):
-                out.write(data)
-            count += lines
+        if not order.complete():
+            raise RuntimeError("snapshot ranges left unwritten")
     finally:
-        for _i, spool, _lines in spools:
-            spool.close()
-    return count
+        order.close()
+    return order.count

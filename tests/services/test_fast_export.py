@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 from itertools import pairwise
 
@@ -185,3 +186,71 @@ def test_key_ranges_join_up(table: str, column: str, world: HubContext) -> None:
             sql = f"SELECT count(*) FROM {table} WHERE {where}"  # noqa: S608 - test names
             counted += conn.exec_driver_sql(sql, {"low": low, "high": high}).scalar_one()
         assert counted == total
+
+
+def _slow_copies(monkeypatch: pytest.MonkeyPatch, seed: int,
+                 fail_at: int | None = None) -> None:
+    """Queries ``"0"``, ``"1"``, ... that write their own number, a line, after a random
+    pause (so the two connections finish them in any order); ``fail_at`` raises."""
+    import random
+    import time
+
+    delays = random.Random(seed)
+    lock = threading.Lock()
+
+    def copy_to(raw: object, query: str, out: io.BufferedIOBase) -> int:
+        with lock:
+            pause = delays.random() / 200
+        time.sleep(pause)
+        if int(query) == fail_at:
+            raise RuntimeError(f"range {query} failed")
+        out.write(f"{query}\n".encode())
+        return 1
+
+    monkeypatch.setattr(fast_snapshot, "_copy_to", copy_to)
+
+
+def _run_two(order: fast_snapshot._InOrder) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            order.run(None)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ranges_run_by_two_connections_come_out_in_order(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever connection finishes a range first, the file holds the ranges in
+    query order, each once, and counts every line."""
+    _slow_copies(monkeypatch, seed)
+    out = io.BytesIO()
+    order = fast_snapshot._InOrder([str(i) for i in range(20)], out)
+    assert _run_two(order) == []
+    order.close()
+    assert out.getvalue().decode().split() == [str(i) for i in range(20)]
+    assert order.count == 20
+    assert order.complete()
+
+
+def test_a_failed_range_stops_both_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    _slow_copies(monkeypatch, 1, fail_at=5)
+    out = io.BytesIO()
+    order = fast_snapshot._InOrder([str(i) for i in range(40)], out)
+    errors = _run_two(order)
+    order.close()
+    assert [str(e) for e in errors] == ["range 5 failed"]
+    assert not order.complete()
+    # The other connection took at most the range it was running when 5 failed.
+    written = out.getvalue().decode().split()
+    assert written == [str(i) for i in range(len(written))]
+    assert len(written) <= 5
