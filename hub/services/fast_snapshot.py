@@ -209,9 +209,13 @@ class _InOrder:
                 if turn:
                     self._append_ready()
         except BaseException:
-            with self._lock:
-                self._failed = True
+            self.stop()
             raise
+
+    def stop(self) -> None:
+        """No query is taken from now on (a connection failed: the snapshot fails)."""
+        with self._lock:
+            self._failed = True
 
     def _take(self) -> int | None:
         with self._lock:
@@ -257,6 +261,7 @@ def _second(engine: Engine, snapshot: str, order: _InOrder,
             _prepare(raw)
             order.run(raw)
     except BaseException as exc:  # re-raised by the caller's thread
+        order.stop()  # also when this connection failed before its first query
         errors.append(exc)
 
 

@@ -254,3 +254,20 @@ def test_a_failed_range_stops_both_connections(monkeypatch: pytest.MonkeyPatch) 
     written = out.getvalue().decode().split()
     assert written == [str(i) for i in range(len(written))]
     assert len(written) <= 5
+
+
+@pytest.mark.postgres
+def test_a_snapshot_fails_when_its_second_connection_does(
+        world: HubContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second connection's error is the snapshot's: no file is taken as whole
+    while half its ranges were never read."""
+    prepare = fast_snapshot._prepare
+
+    def second_fails(raw: object) -> None:
+        if threading.current_thread().name == "hub-snapshot":
+            raise RuntimeError("second connection lost")
+        prepare(raw)
+
+    monkeypatch.setattr(fast_snapshot, "_prepare", second_fails)
+    with pytest.raises(RuntimeError, match="second connection lost"):
+        write_full_snapshot(world.engine, adapter_for(CONFIGS["ndrc"]), io.BytesIO(), _header)
