@@ -169,13 +169,14 @@ class _InOrder:
     appended by whichever connection is then writing as soon as its turn comes. So
     the appending overlaps the queries still running: only the last range or two
     are left to copy when both connections are done. (Taking queries from both ends
-    instead left half the snapshot to copy alone at the end: measured on ndrc's 1M
-    records, ~1.5 s of a ~9 s export.)
+    instead left half the snapshot to copy alone at the end: with 1M records,
+    ndrc's export took 9.2-9.4 s that way, 6.8-7.6 s this way.)
     """
 
     def __init__(self, queries: list[str], out: BinaryIO) -> None:
         self.queries = queries
         self.out = out
+        #: Lines written; only the connection holding the turn to write adds to it.
         self.count = 0
         self._lock = threading.Lock()
         self._next_query = 0
