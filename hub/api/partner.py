@@ -180,8 +180,8 @@ def checks(body: dict[str, Any]) -> Response:
         # (an event's ``at`` is its writer's clock, not its commit's).
         log_access(session, partner=who.partner, endpoint="checks", at=now,
                    from_seq=answer.seqs[0], to_seq=answer.seqs[1],
-                   subjects=hashes(answer.looked_up), count=len(results),
-                   hits=sum(1 for r in results if r.matches))
+                   subjects=hashes(answer.looked_up), count=answer.checked,
+                   hits=answer.hits)
     return _json({"results": [{"id_number": r.id_number, "matches": r.matches}
                               for r in results]})
 

@@ -89,7 +89,8 @@ class CheckMatchSchema(ma.Schema):
 
 
 class CheckResultSchema(ma.Schema):
-    id_number = ma.fields.String(required=True)
+    id_number = ma.fields.String(required=True, metadata={
+        "description": "The ID exactly as asked: one result per asked ID, in the order asked."})
     matches = ma.fields.List(ma.fields.Nested(CheckMatchSchema), required=True)
 
 

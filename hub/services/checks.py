@@ -185,10 +185,15 @@ def portable_records(session: Session,
 
 @dataclass(frozen=True, slots=True)
 class CheckAnswer:
+    #: One per asked ID, in the order asked, under the ID as it was sent (a client pairs
+    #: them by position or by its own string); an ID asked twice is answered twice.
     results: list[SubjectResult]
-    #: The IDs looked up: the asked ones as the registry stores IDs, and the 18-digit
-    #: form of each legacy 15-digit resident ID (what the access record hashes).
+    #: The IDs looked up: the asked ones as the registry stores them, each once, and the
+    #: 18-digit form of each legacy 15-digit resident ID (what the access record hashes).
     looked_up: list[str]
+    #: Distinct IDs asked (as the registry stores them), and how many of them matched.
+    checked: int
+    hits: int
     #: The change-log seqs the answer was read between (equal on PostgreSQL, where
     #: one statement reads it): the access record replays the log up to them.
     seqs: tuple[int, int]
@@ -196,27 +201,30 @@ class CheckAnswer:
 
 def check_subjects(session: Session, adapter: PartnerAdapter, id_numbers: Sequence[str],
                    now: datetime | None = None) -> CheckAnswer:
-    """One result per asked ID (in the order asked, duplicates once), each with the
-    caller's active rows that concern it; an exit, a listing past its term or an
-    out-of-scope record gives none. IDs are normalised as the registry stores them
-    (full-width, spaces, case); a legacy 15-digit resident ID also finds the record of
-    its 18-digit form (DOMAIN.md §2), as the registry converts it on the way in."""
-    today = court_date(now or datetime.now(UTC)).isoformat()
-    asked = list(dict.fromkeys(normalise_id_number(i) for i in id_numbers))
-    if len(asked) > MAX_SUBJECTS:
+    """One result per asked ID, each with the caller's active rows that concern it; an
+    exit, a listing past its term or an out-of-scope record gives none. IDs are
+    looked up as the registry stores them (full-width, spaces, case); a legacy 15-digit
+    resident ID also finds the record of its 18-digit form (DOMAIN.md §2), as the
+    registry converts it on the way in. Each is answered under the ID as asked."""
+    if len(id_numbers) > MAX_SUBJECTS:
         raise ValueError(f"at most {MAX_SUBJECTS} subjects per check")
-    answers: dict[str, list[str]] = {}  # a stored form -> the asked IDs it answers
-    for a in asked:
+    today = court_date(now or datetime.now(UTC)).isoformat()
+    stored = [normalise_id_number(i) for i in id_numbers]
+    matches: dict[str, list[dict[str, Any]]] = {a: [] for a in stored}
+    answers: dict[str, list[str]] = {}  # a form looked up -> the stored IDs it answers
+    for a in matches:
         for form in lookup_forms(a):
             answers.setdefault(form, []).append(a)
-    results = {a: SubjectResult(a) for a in asked}
     found, seqs = records(session, list(answers))
     for kind, state in found:
         for id_number, row, role in hits(adapter, kind, state, answers, today):
             match = _match(adapter, kind, state, row, id_number, role, today)
             for a in answers[id_number]:
-                results[a].matches.append(match)
-    return CheckAnswer(list(results.values()), list(answers), seqs)
+                matches[a].append(match)
+    results = [SubjectResult(sent, matches[a])
+               for sent, a in zip(id_numbers, stored, strict=True)]
+    return CheckAnswer(results, list(answers), len(matches), sum(1 for m in matches.values() if m),
+                       seqs)
 
 
 def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],

@@ -91,10 +91,24 @@ def test_an_exempted_person_shows_the_exemption(signed: Signed, records: HubCont
     assert rail["measures"] == ["rail"]
 
 
-def test_ids_are_normalised_and_asked_once(signed: Signed, records: HubContext) -> None:
-    response = signed("ndrc").post(CHECKS, json={"subjects": [
-        {"id_number": "11010519491231002x"}, {"id_number": " 11010519491231002X "}]})
-    assert response.json == {"results": [{"id_number": UNLISTED, "matches": []}]}
+def test_each_id_is_answered_in_the_order_and_form_asked(signed: Signed,
+                                                         records: HubContext) -> None:
+    """A counter pairs answers with its list by position or by its own string: a
+    full-width, spaced or lower-case ID finds the record and keeps its own form, and
+    an ID asked twice is answered twice (the access record counts it once)."""
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in PERSON)
+    sent = [full_width, UNLISTED.lower(), PERSON, f" {UNLISTED} "]
+    response = signed("ndrc").post(CHECKS, json={"subjects": [{"id_number": i}
+                                                             for i in sent]})
+    assert response.status_code == 200, response.data
+    results = response.json["results"]
+    assert [r["id_number"] for r in results] == sent
+    assert results[0]["matches"]
+    assert results[0]["matches"] == results[2]["matches"]
+    assert results[1]["matches"] == results[3]["matches"] == []
+    with records.sessions() as session:
+        (access,) = session.scalars(select(PartnerAccess)).all()
+        assert (access.count, access.hits) == (2, 1)
 
 
 def test_more_than_1000_ids_are_refused(signed: Signed) -> None:
@@ -164,7 +178,7 @@ def test_a_legal_representative_named_in_a_listing_was_received(
 ])
 def test_an_id_is_read_as_the_registry_stores_it(signed: Signed, records: HubContext,
                                                  typed: str) -> None:
-    assert check(signed("ndrc"), typed)[PERSON] != []
+    assert check(signed("ndrc"), typed)[typed] != []
 
 
 def test_an_exemption_lifts_nothing_before_its_window_opens(
