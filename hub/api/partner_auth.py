@@ -107,6 +107,13 @@ def verify_token() -> Response | None:
     """App ``before_request``: the token checks, for partner endpoints only."""
     if request.blueprint != BLUEPRINT:
         return None
+    if request.method == "HEAD":
+        # Werkzeug answers HEAD with the GET view minus its body: a snapshot built, a
+        # budget spent, an access row for data never sent. Nothing here is worth a peek.
+        allowed = sorted((request.url_rule.methods if request.url_rule else set())
+                         - {"HEAD", "OPTIONS"})
+        return problem(405, f"HEAD is not served here; use {' or '.join(allowed)}",
+                       headers={"Allow": ", ".join(allowed)})
     # Reading more raises RequestEntityTooLarge: a 413 problem, before any token check.
     request.max_content_length = MAX_BODY
     try:

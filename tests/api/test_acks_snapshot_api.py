@@ -111,3 +111,18 @@ def test_snapshot_in_the_railways_own_format(signed: Signed, records: HubContext
     text = response.data.decode("gb18030")
     assert "张伟" in text
     assert "北京某某贸易有限公司" not in text  # person-only: organisations never reach it
+
+
+@pytest.mark.parametrize("path", ["/api/v1/snapshot", "/api/v1/changes?after=0"])
+def test_head_builds_spends_and_records_nothing(signed: Signed, records: HubContext,
+                                                path: str) -> None:
+    """A HEAD would run the GET view for headers alone: a whole snapshot built, one of
+    the hour's snapshots spent, a disclosure recorded of data never sent."""
+    client = signed("ndrc")
+    for _ in range(7):  # more than the hour's snapshot budget
+        response = client.request("HEAD", path)
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "GET"
+    with records.sessions() as session:
+        assert session.scalars(select(PartnerAccess)).all() == []
+    assert client.get(path).status_code == 200
