@@ -110,8 +110,8 @@ def verify_token() -> Response | None:
     if request.method == "HEAD":
         # Werkzeug answers HEAD with the GET view minus its body: a snapshot built, a
         # budget spent, an access row for data never sent. Nothing here is worth a peek.
-        allowed = sorted((request.url_rule.methods if request.url_rule else set())
-                         - {"HEAD", "OPTIONS"})
+        methods = request.url_rule.methods if request.url_rule else None
+        allowed = sorted((methods or set()) - {"HEAD", "OPTIONS"})
         return problem(405, f"HEAD is not served here; use {' or '.join(allowed)}",
                        headers={"Allow": ", ".join(allowed)})
     # Reading more raises RequestEntityTooLarge: a 413 problem, before any token check.
