@@ -11,13 +11,16 @@ both paths already answer as a client error; it also refuses what JSON forbids
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 import flask_smorest
 import orjson
 from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+
+#: What a 400 means on an endpoint with a JSON body (its OpenAPI description).
+NOT_JSON: Final = "The body is not JSON (`Invalid JSON body.`)."
 
 
 class BodyParser(FlaskParser):

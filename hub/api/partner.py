@@ -17,7 +17,7 @@ import orjson
 from flask import Response, request
 from flask_smorest import abort
 
-from hub.api.json_body import Blueprint
+from hub.api.json_body import NOT_JSON, Blueprint
 from hub.api.openapi import PARTNER_SECURITY
 from hub.api.partner_auth import BLUEPRINT, caller, remember_jti
 from hub.api.partner_schemas import (
@@ -73,6 +73,10 @@ def _documented_errors(view: Any) -> Any:
             401: "A token check failed; `check` names it.",
             429: "The partner's rate limit is used up; see `Retry-After`."}[status])(view)
     return bp.doc(**_SECURED)(view)
+
+
+def _json_body(view: Any) -> Any:
+    return bp.alt_response(400, description=NOT_JSON)(view)
 
 
 @bp.route("/changes", methods=["GET"])
@@ -141,8 +145,9 @@ def snapshot() -> Response:
 
 
 def _load(schema: ma.Schema) -> dict[str, Any]:
-    """The JSON body through ``schema``; a 422 naming each field as ``bp.arguments`` does."""
-    payload = request.get_json(silent=True)
+    """The JSON body through ``schema``; a 422 naming each field as ``bp.arguments`` does,
+    and, as it does, a 400 for a body that is not JSON at all (the same parser)."""
+    payload = bp.ARGUMENTS_PARSER.load_json(request, schema)
     if not isinstance(payload, dict):
         abort(422, messages={"json": {"_schema": ["the body is not a JSON object"]}})
     try:
@@ -162,6 +167,7 @@ def _stream(body: IO[bytes]) -> Iterator[bytes]:
 
 @bp.route("/checks", methods=["POST"])
 @_documented_errors
+@_json_body
 @bp.arguments(ChecksRequest)
 @bp.response(200, ChecksResponse)
 def checks(body: dict[str, Any]) -> Response:
@@ -198,6 +204,7 @@ _ACK_BODY: Final = {"required": True, "content": {"application/json": {"schema":
 
 @bp.route("/acks", methods=["POST"])
 @_documented_errors
+@_json_body
 @bp.doc(requestBody=_ACK_BODY)
 @bp.response(200, AckResponse)
 @bp.alt_response(422, description="The body is neither form.")

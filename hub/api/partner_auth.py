@@ -19,6 +19,7 @@ from typing import Final, cast
 import jwt
 from flask import Response, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hub.api.bearer import bearer_token
 from hub.api.problems import auth_problem, problem
@@ -83,7 +84,7 @@ class PartnerGate:
             claims = verify_partner_token(
                 token, keys=lambda kid: lookup(session, kid),
                 audience=ctx.settings.audience, method=request.method,
-                url=self.request_url(), body=request.get_data(cache=True), now=now)
+                url=self.request_url(), body=_body(), now=now)
         adapter = adapters.get(claims.partner)
         if adapter is None:
             raise AuthError(f"iss: partner {claims.partner!r} is not configured on this hub")
@@ -97,6 +98,14 @@ class PartnerGate:
             raise AuthError(f"alg: {alg!r} is not the algorithm configured for partner "
                             f"{claims.partner!r} ({adapter.config.api.algorithm})")
         return PartnerCaller(adapter, claims)
+
+
+def _body() -> bytes:
+    """The request body, which the token's ``body_sha256`` covers: at most MAX_BODY."""
+    body = request.get_data(cache=True)
+    if len(body) > MAX_BODY:
+        raise RequestEntityTooLarge(f"the body is over {MAX_BODY} bytes")
+    return body
 
 
 def gate() -> PartnerGate:
@@ -114,8 +123,10 @@ def verify_token() -> Response | None:
         allowed = sorted((methods or set()) - {"HEAD", "OPTIONS"})
         return problem(405, f"HEAD is not served here; use {' or '.join(allowed)}",
                        headers={"Allow": ", ".join(allowed)})
-    # Reading more raises RequestEntityTooLarge: a 413 problem, before any token check.
-    request.max_content_length = MAX_BODY
+    # One byte over the limit: a body without Content-Length (chunked) is cut at the
+    # limit without an error, so reading one more is how _body tells a body of exactly
+    # MAX_BODY from a longer one. Past it, RequestEntityTooLarge: a 413 problem.
+    request.max_content_length = MAX_BODY + 1
     try:
         g.partner_caller = gate().authenticate(datetime.now(UTC))
     except AuthError as exc:

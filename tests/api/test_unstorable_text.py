@@ -36,8 +36,11 @@ def test_an_acked_batch_id_that_cannot_be_stored_is_422(signed: Signed, records:
                                                         bad: str) -> None:
     body = f'{{"batch_id": "ndrc_full{bad}"}}'
     found = problem(signed("ndrc").post("/api/v1/acks", body=body.encode()))
+    if bad == r"\ud800":  # not JSON: what /checks answers for it, the same parser
+        assert (found["status"], found["detail"]) == (400, "_schema: Invalid JSON body.")
+        return
     assert found["status"] == 422
-    assert ("batch_id" if bad != r"\ud800" else "_schema") in found["errors"]
+    assert "batch_id" in found["errors"]
 
 
 @pytest.mark.parametrize("field", ["username", "password"])
@@ -66,9 +69,9 @@ DEEP = b"[" * 100_000 + b"]" * 100_000
 
 @pytest.mark.parametrize(("path", "body", "status"), [
     ("/api/v1/checks", b'{"subjects": ' + DEEP + b"}", 400),
-    ("/api/v1/acks", b'{"batch_id": ' + DEEP + b"}", 422),
+    ("/api/v1/acks", b'{"batch_id": ' + DEEP + b"}", 400),
     ("/api/v1/checks", b"\xff\xfe{}", 400),
-    ("/api/v1/acks", b'{"through_seq": NaN}', 422),
+    ("/api/v1/acks", b'{"through_seq": NaN}', 400),
 ])
 def test_a_body_no_parser_should_follow_is_a_client_error(
         signed: Signed, path: str, body: bytes, status: int) -> None:
