@@ -11,6 +11,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import jwt
+import orjson
 from jwt.exceptions import InvalidSignatureError, PyJWTError
 
 from hub.core.signing import b64url
@@ -136,29 +137,21 @@ def _header(token: str) -> dict[str, Any]:
 
 
 def _decode(token: str, key: KeyInfo) -> dict[str, Any]:
+    # PyJWS, not PyJWT: the signature is verified first, on its own, so a payload that
+    # is no JSON object is reported as that, not as a signature that failed. Times and
+    # claims are checked below against the caller's clock.
     try:
         jwk = jwt.PyJWK(dict(key.public_jwk), algorithm=key.algorithm)
         # The allow-list is the registered key's algorithm, never the token's header.
-        payload = jwt.decode(
-            token,
-            jwk,
-            algorithms=[key.algorithm],
-            # Times and claims are checked below against the caller's clock.
-            options={
-                "verify_signature": True,
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-                "verify_sub": False,
-                "verify_jti": False,
-            },
-        )
+        signed = jwt.PyJWS().decode_complete(token, jwk, algorithms=[key.algorithm])
     except InvalidSignatureError as exc:
         raise AuthError(f"signature: does not verify with key {key.kid!r}") from exc
     except PyJWTError as exc:
         raise AuthError(f"signature: token refused ({exc})") from exc
+    try:
+        payload = orjson.loads(signed["payload"])
+    except orjson.JSONDecodeError as exc:
+        raise AuthError(f"payload: not JSON ({exc})") from exc
     if not isinstance(payload, dict):
         raise AuthError("payload: not a JSON object")
     return payload
@@ -198,7 +191,8 @@ def _check_times(payload: Mapping[str, Any], now: datetime) -> tuple[datetime, d
     if exp <= iat:
         raise AuthError("lifetime: exp is not after iat")
     if exp - iat > MAX_LIFETIME:
-        raise AuthError(f"lifetime: exp - iat is {(exp - iat).total_seconds():.0f} s, "
+        seconds = f"{(exp - iat).total_seconds():.3f}".rstrip("0").rstrip(".")
+        raise AuthError(f"lifetime: exp - iat is {seconds} s, "
                         f"over {MAX_LIFETIME.total_seconds():.0f} s")
     # now - skew, not exp + skew: an exp near the end of datetime's range (a signed
     # year 9999) must reach the checks below, not overflow into a 500.

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 
 from hub.core.request_auth import Claims, KeyInfo, normalise_htu, verify_partner_token
@@ -168,6 +169,26 @@ def test_tampered_payload(key: PartnerKeyPair) -> None:
     head, _, sig = token.split(".")
     forged = sign(key, claims(key, NOW, body=BODY, sub="cac")).split(".")[1]
     refused(f"{head}.{forged}.{sig}", key, "signature")
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (b"[1, 2]", "not a JSON object"), (b'"pbc"', "not a JSON object"),
+    (b'{"iss": "pbc"', "not JSON"), (b'{"iat": NaN}', "not JSON"),
+])
+def test_a_signed_payload_that_is_no_json_object(key: PartnerKeyPair, payload: bytes,
+                                                 reason: str) -> None:
+    """The signature holds; what fails is the payload, and the 401 says so."""
+    token = jwt.PyJWS().encode(payload, key.private_key, algorithm=key.algorithm,
+                               headers={"kid": key.kid})
+    message = refused(token, key, "payload")
+    assert message.startswith(f"payload: {reason}")
+
+
+def test_a_lifetime_just_over_the_limit_says_by_how_much(key: PartnerKeyPair) -> None:
+    payload = claims(key, NOW, body=BODY)
+    payload["exp"] = payload["iat"] + 300.001
+    assert refused(sign(key, payload), key, "lifetime") == \
+        "lifetime: exp - iat is 300.001 s, over 300 s"
 
 
 def test_unknown_kid(key: PartnerKeyPair) -> None:
