@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import click
 from flask.cli import with_appcontext
 
 from hub.commands.common import cli_actor, context, utcnow
+from hub.core.codes import CORRECTION_REASONS
 from hub.errors import Conflict, InvalidRecord
 from hub.services.importer import Rejection, import_records
+
+#: What --encoding accepts, and the codec each reads with. Lines are split at the
+#: newline byte before they are decoded, which holds for these two (never a byte of
+#: another character) and not for UTF-16 and the like.
+ENCODINGS: Final = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
 
 
 def run_import(kind: str, file: Path, skip_invalid: bool, correction_reason: str,
@@ -30,8 +37,8 @@ def run_import(kind: str, file: Path, skip_invalid: bool, correction_reason: str
                 skip_invalid=skip_invalid, correction_reason=correction_reason,
                 encoding=encoding, on_progress=bar.update, on_reject=on_reject,
             )
-    except InvalidRecord as exc:
-        raise click.UsageError(str(exc)) from exc
+    except InvalidRecord as exc:  # the file itself (its name, header or structure)
+        raise click.ClickException(f"{file.name}: {exc}; nothing was imported") from exc
     except Conflict as exc:
         raise click.ClickException(
             f"{file.name}: another import or a clerk wrote a record of this file while it "
@@ -59,12 +66,18 @@ def import_command(kind: str) -> click.Command:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--skip-invalid", is_flag=True,
                   help="Import the good lines; write bad ones to FILE.rejects.EXT.")
-    @click.option("--correction-reason", default="data_inaccurate", show_default=True,
+    @click.option("--correction-reason", type=click.Choice(CORRECTION_REASONS),
+                  default="data_inaccurate", show_default=True,
                   help="Reason code for lines that correct an existing record.")
-    @click.option("--encoding", default="utf-8-sig", show_default=True,
-                  help="Text encoding of a CSV file (e.g. gb18030).")
+    @click.option("--encoding", type=click.Choice(sorted(ENCODINGS), case_sensitive=False),
+                  default="utf-8", show_default=True,
+                  help="Text encoding of a CSV file (a byte-order mark is skipped). "
+                  "JSON Lines are always UTF-8.")
     @with_appcontext
     def command(file: Path, skip_invalid: bool, correction_reason: str, encoding: str) -> None:
-        run_import(kind, file, skip_invalid, correction_reason, encoding)
+        if encoding.lower() != "utf-8" and file.suffix.lower() != ".csv":
+            raise click.BadParameter("JSON Lines are UTF-8 (RFC 8259); the option is for CSV "
+                                     "files", param_hint="--encoding")
+        run_import(kind, file, skip_invalid, correction_reason, ENCODINGS[encoding.lower()])
 
     return command

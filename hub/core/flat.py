@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
+
+from hub.errors import FieldProblem
 
 _REP: Final = "legal_representative_"
 _REP_KEYS: Final = ("name", "id_number")
@@ -55,6 +57,26 @@ def unflatten_row(row: Mapping[str, str | None]) -> dict[str, Any]:
         # "bound_persons[1].name" still points at the columns bound_persons_2_*.
         record["bound_persons"] = [bound.get(i, {}) for i in range(1, max(bound) + 1)]
     return record
+
+
+def header_problems(names: Sequence[str], fields: Collection[str]) -> list[FieldProblem]:
+    """What is wrong with a CSV header for records of ``fields``, said once for the
+    file: a column twice (the later cell would silently win) and a column that is no
+    field (every line would say so). A column without a name is left to its cells."""
+    problems: list[FieldProblem] = []
+    seen: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if not name:
+            continue
+        if name in seen:
+            problems.append(FieldProblem("(header)", f"column {name!r} appears twice "
+                                         f"(columns {seen[name]} and {number})"))
+            continue
+        seen[name] = number
+        ((key, value),) = unflatten_row({name: "x"}).items()
+        if key not in fields or (key == "legal_representative" and set(value) - set(_REP_KEYS)):
+            problems.append(FieldProblem("(header)", f"column {number} {name!r}: unknown field"))
+    return problems
 
 
 def _documents(cell: str) -> list[dict[str, str]]:

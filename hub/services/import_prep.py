@@ -84,6 +84,22 @@ class ChunkJob:
     items: list[tuple[int, Any]]
 
 
+def undecodable(raw: bytes, exc: UnicodeDecodeError, hint: str = "") -> str:
+    """Why a line is not text: where, and the byte (the start of a GB18030 character in a
+    file read as UTF-8, most often)."""
+    return (f"not valid {exc.encoding.upper()} text at byte {exc.start + 1} of the line "
+            f"(0x{raw[exc.start]:02X}){hint}")
+
+
+def _json_problem(payload: bytes, exc: orjson.JSONDecodeError) -> str:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return undecodable(payload, bad, "; JSON Lines are UTF-8: convert a GB18030 file "
+                           "first (iconv -f GB18030 -t UTF-8)")
+    return f"not valid JSON: {exc}"
+
+
 def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | Rejection:
     """JSON bytes or CSV cells (or why they are unreadable) to an import mapping; a
     Rejection says why not."""
@@ -91,7 +107,7 @@ def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | R
         try:
             obj = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            return Rejection(0, (FieldProblem("(line)", f"not valid JSON: {exc}"),))
+            return Rejection(0, (FieldProblem("(line)", _json_problem(payload, exc)),))
         if not isinstance(obj, dict):
             return Rejection(0, (FieldProblem("(line)", "not a JSON object"),))
         return obj

@@ -33,6 +33,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.core.flat import header_problems
+from hub.core.rules import LISTING_FIELDS, RESTRICTION_FIELDS
 from hub.core.timeutil import court_date
 from hub.db.bulk import BulkWriter
 from hub.db.engine import one_of, session_scope
@@ -52,6 +54,7 @@ from hub.services.import_prep import (
     Unreadable,
     parse_item,
     prepare_chunk,
+    undecodable,
 )
 
 __all__ = ["ImportReport", "Rejection", "import_records"]
@@ -63,6 +66,8 @@ POOL_MIN_BYTES = 8 << 20
 KEPT_REJECTIONS = 1000
 
 KEYS = {"listing": "listing_id", "restriction": "order_id"}
+#: The fields of an import record of each kind, which a CSV header's columns must name.
+FIELDS: Final = {"listing": LISTING_FIELDS, "restriction": RESTRICTION_FIELDS}
 
 
 @dataclass(slots=True)
@@ -100,6 +105,12 @@ class _Rejects:
         self._data.close()
         self._log.close()
 
+    def discard(self) -> None:
+        """Nothing was imported: rejects of an import that failed would mislead."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
+
 
 Item = tuple[int, str, Any]
 
@@ -120,8 +131,7 @@ class _Csv:
 def _undecodable(raw: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
     hint = ("" if encoding.lower().replace("-", "") == "gb18030"
             else "; a file from an older system may be GB18030: --encoding gb18030")
-    return (f"not valid {exc.encoding.upper()} text at byte {exc.start + 1} of the line "
-            f"(0x{raw[exc.start]:02X}){hint}")
+    return undecodable(raw, exc, hint)
 
 
 def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
@@ -157,11 +167,27 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
 
     def items() -> Iterator[Item]:
         last = reader.line_num  # a quoted record may span several physical lines
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # Where a record ends is lost: nothing after this line can be trusted.
+                broken = (f"a cell over {csv.field_size_limit()} characters: most likely a "
+                          "quote opened there never closes" if "field larger" in str(exc)
+                          else f"not CSV ({exc})")
+                raise InvalidRecord([FieldProblem(
+                    f"line {last + 1}", f"{broken}; nothing after it can be read")]) from exc
             first, last = last + 1, reader.line_num
-            if any(c.strip() for c in cells):
-                why = next((bad[n] for n in range(first, last + 1) if n in bad), None)
-                yield last, line_of(cells), cells if why is None else Unreadable(why)
+            if not any(c.strip() for c in cells):
+                continue
+            why = next((bad[n] for n in range(first, last + 1) if n in bad), None)
+            if why is None and last > first and len(cells) != len(header):
+                why = (f"a quoted cell opened on line {first} runs on to line {last}: "
+                       f"a closing quote may be missing ({len(cells)} cells, the header has "
+                       f"{len(header)})")
+            yield last, line_of(cells), cells if why is None else Unreadable(why)
 
     return _Csv(tuple(h.strip() for h in header), line_of(header), items())
 
@@ -422,6 +448,8 @@ def _run(
         if source.suffix.lower() == ".csv":
             parsed = _read_csv(stream, encoding)
             header, header_text, items = parsed.header_names, parsed.header_text, parsed.items
+            if problems := header_problems(header, FIELDS[kind]):
+                raise InvalidRecord(problems)
         else:
             items = _read_jsonl(stream)
         rejects = _Rejects(source, header_text) if skip_invalid else None
@@ -446,6 +474,9 @@ def _run(
             importer.publish()
         except BaseException:
             importer.writer.discard()
+            if rejects is not None:
+                rejects.discard()
+                rejects = None
             raise
         finally:
             importer.lookup.close()

@@ -252,6 +252,41 @@ def test_a_gb18030_csv_imports_with_its_encoding_and_names_it_without(
     assert obligations[0].startswith("偿还借款\n本金")
 
 
+def _unclosed_quote(tmp_path: Path, n: int) -> Path:
+    """n listings whose second record opens a quote it never closes."""
+    src = write_csv(tmp_path / "q.csv", good_listings(n))
+    lines = src.read_text(encoding="utf-8").split("\n")
+    lines[2] = lines[2].replace("偿还借款本金", '"偿还借款本金', 1)
+    src.write_text("\n".join(lines), encoding="utf-8")
+    return src
+
+
+def test_a_quote_that_never_closes_names_the_line_it_opens_on(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    result = invoke(runner, "listings", "import", _unclosed_quote(tmp_path, 6))
+    assert result.exit_code == 1
+    assert "a quoted cell opened on line 3 runs on to line 7: a closing quote may be " \
+        "missing" in result.output
+    assert count(hub_ctx, Listing) == 0
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_quote_that_swallows_the_file_stops_the_import_without_a_traceback(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, skip: bool
+) -> None:
+    """Past the csv module's cell limit the reader raises: where a record ends is lost,
+    so the import stops there, --skip-invalid or not, and leaves no rejects behind."""
+    src = _unclosed_quote(tmp_path, 800)
+    result = invoke(runner, "listings", "import", src, *(["--skip-invalid"] if skip else []))
+    assert result.exit_code == 1
+    assert "q.csv: line 3: a cell over 131072 characters: most likely a quote opened " \
+        "there never closes; nothing after it can be read" in result.output
+    assert "Traceback" not in result.output
+    assert count(hub_ctx, Listing) == 0
+    assert [p.name for p in tmp_path.glob("q*")] == ["q.csv"]
+
+
 def test_a_csv_header_that_is_not_text_stops_the_import(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
@@ -292,3 +327,67 @@ def test_a_record_another_writer_adds_meanwhile_is_a_conflict_not_a_traceback(
     again = invoke(runner, "listings", "import", src)
     assert again.exit_code == 0, again.output
     assert "2 added, 0 corrected, 1 unchanged" in again.output
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--encoding", "nosuchenc"], "--encoding"),
+    (["--encoding", "utf-16"], "--encoding"),  # lines are split before they are decoded
+    (["--correction-reason", "bogus"], "--correction-reason"),
+])
+def test_a_bad_option_is_a_usage_error_before_any_line_is_read(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, args: list[str], says: str
+) -> None:
+    result = invoke(runner, "listings", "import", write_csv(tmp_path / "o.csv",
+                                                           good_listings(2)), *args)
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "line 1" not in result.output
+    assert count(hub_ctx, Listing) == 0
+
+
+def test_json_lines_are_utf8_and_say_so(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    src = tmp_path / "g.jsonl"
+    src.write_bytes(orjson.dumps(good_listings(1)[0]).decode().encode("gb18030") + b"\n")
+    refused = invoke(runner, "listings", "import", src, "--encoding", "gb18030")
+    assert refused.exit_code == 2
+    assert "JSON Lines are UTF-8" in refused.output
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code == 1
+    assert "g.jsonl: line 1: (line): not valid UTF-8 text at byte" in result.output
+    assert "JSON Lines are UTF-8: convert a GB18030 file first" in result.output
+
+
+def test_a_bom_is_skipped_when_utf8_is_named(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    src = write_csv(tmp_path / "b.csv", good_listings(2))
+    src.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    result = invoke(runner, "listings", "import", src, "--encoding", "utf-8")
+    assert result.exit_code == 0, result.output
+    assert count(hub_ctx, Listing) == 2
+
+
+@pytest.mark.parametrize(("rename", "says"), [
+    ({"obligation": "name"}, "column 'name' appears twice"),
+    ({"id_number": "idnumber"}, "'idnumber': unknown field"),
+    ({"legal_representative_name": "legal_representative_nam"},
+     "'legal_representative_nam': unknown field"),
+])
+def test_a_header_problem_is_said_once_and_imports_nothing(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, rename: dict[str, str],
+    says: str
+) -> None:
+    records = good_listings(50)
+    for r in records:
+        r["legal_representative"] = {"name": "王五", "id_number": "320102197907040241"}
+    src = write_csv(tmp_path / "h.csv", records)
+    head, _, rest = src.read_text(encoding="utf-8").partition("\n")
+    names = [rename.get(n, n) for n in head.split(",")]
+    src.write_text(",".join(names) + "\n" + rest, encoding="utf-8")
+    result = invoke(runner, "listings", "import", src, "--skip-invalid")
+    assert result.exit_code == 1
+    assert says in result.output
+    assert result.output.count("h.csv") <= 2  # once, not once a line
+    assert count(hub_ctx, Listing) == 0
