@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from hub.app import create_app
+from hub.errors import ConfigError
 
 #: Commands that serve or inspect the HTTP app and so need the API in it.
 SERVING = frozenset({"run", "routes", "shell"})
@@ -45,6 +46,22 @@ class HubGroup(FlaskGroup):
         if cmd_name in COMMANDS and cmd_name not in self.commands:
             import_module(f"hub.commands.{COMMANDS[cmd_name]}").register(self)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            # An unmigrated or unreachable database is the operator's to fix: one line
+            # saying how, not a traceback through SQLAlchemy (every command hits it).
+            from hub.db.engine import explain_failure
+            from hub.settings import Settings
+
+            message = explain_failure(exc, Settings.from_env().database_url)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | COMMANDS.keys())

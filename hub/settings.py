@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit
 
 from hub.errors import ConfigError
@@ -29,6 +30,20 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"{name}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
+
+
+#: Database URL schemes the hub runs on, and the SQLAlchemy URL each means: a plain
+#: ``postgresql://`` would ask for psycopg2, which is not installed.
+_DATABASES: Final = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg",
+                     "postgresql+psycopg": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def _database_url(raw: str) -> str:
+    scheme, sep, rest = raw.partition("://")
+    if not sep or scheme.lower() not in _DATABASES:
+        raise ConfigError(f"HUB_DATABASE_URL={raw.split('@')[-1]!r}: the hub runs on "
+                          "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB")
+    return f"{_DATABASES[scheme.lower()]}://{rest}"
 
 
 def _public_url(env: Mapping[str, str]) -> str | None:
@@ -80,7 +95,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         instance = Path(env.get("HUB_INSTANCE_PATH") or "instance").resolve()
-        database_url = env.get("HUB_DATABASE_URL") or f"sqlite:///{instance / 'hub.sqlite3'}"
+        database_url = _database_url(env.get("HUB_DATABASE_URL")
+                                     or f"sqlite:///{instance / 'hub.sqlite3'}")
         return cls(
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,

@@ -11,6 +11,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, any_, cast, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 
@@ -38,6 +45,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def explain_failure(exc: BaseException, url: str) -> str | None:
+    """One line for an operator when ``exc`` is the database's, not the hub's: a schema
+    that was never migrated, a server that cannot be reached, a URL no driver takes.
+    None for anything else (a bug shows its traceback)."""
+    if isinstance(exc, NoSuchModuleError | ArgumentError):
+        return f"HUB_DATABASE_URL: not a database URL this hub can use ({exc})"
+    if not isinstance(exc, DBAPIError) or not isinstance(exc, OperationalError
+                                                          | ProgrammingError):
+        return None
+    where = make_url(url).render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
+        return f"the database {where} has no hub tables ({reason}): run `hub db upgrade`"
+    if isinstance(exc, OperationalError):
+        return f"cannot use the database {where}: {reason}"
+    return None
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
