@@ -48,6 +48,12 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
             from hub.api.setup import api_health
 
             extra = api_health(app)
-        return jsonify(status="ok", database=ctx.engine.dialect.name, high_water=seq, **extra)
+        # Failing, not ok, while the partner API cannot answer anyone: a monitor that
+        # reads only the status code must see it. Redis down is not failing (the
+        # database's replay store answers).
+        failing = extra.get("partners", "ok") != "ok"
+        body = jsonify(status="failing" if failing else "ok",
+                       database=ctx.engine.dialect.name, high_water=seq, **extra)
+        return (body, 503) if failing else body
 
     return app

@@ -78,14 +78,22 @@ def preload_partners(app: Flask) -> None:
 
 
 def api_health(app: Flask) -> dict[str, str]:
-    """What an operator needs to see on /healthz: which replay store answers, and Redis."""
+    """What an operator needs to see on /healthz: whether the partner files load (every
+    partner request is a 503 while they do not), which replay store answers, and Redis."""
     gate = app.extensions.get(EXTENSION)
     if not isinstance(gate, PartnerGate):
         return {}
+    try:
+        gate.adapters  # noqa: B018 - loads them, as the first partner request would
+        health = {"partners": "ok"}
+    except ConfigError as exc:
+        first = str(exc).splitlines()[0]
+        health = {"partners": f"unreadable, every partner request is refused: {first} "
+                              "(`hub partners check` lists every problem)"}
     replay = gate.replay
     if not isinstance(replay, FallbackReplayStore):
-        return {"replay_store": "database"}
+        return health | {"replay_store": "database"}
     primary = replay.primary
     redis_ok = isinstance(primary, RedisReplayStore) and primary.ping()
-    return {"replay_store": "database (Redis down)" if replay.on_fallback else "redis",
-            "redis": "ok" if redis_ok else "unreachable"}
+    return health | {"replay_store": "database (Redis down)" if replay.on_fallback else "redis",
+                     "redis": "ok" if redis_ok else "unreachable"}

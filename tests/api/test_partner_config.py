@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from hub.api.setup import preload_partners
 from hub.app import create_app
@@ -23,5 +24,17 @@ def test_broken_partner_file(hub_ctx: HubContext, tmp_path: Path) -> None:
     body = problem(app.test_client().get("/api/v1/changes",
                                          headers={"Authorization": "Bearer x"}))
     assert body["status"] == 503
+    # The operator's monitor sees it too: not "ok" while no partner can be answered.
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503
+    assert health.json["status"] == "failing"
+    assert health.json["partners"].startswith("unreadable, every partner request is refused")
+    assert "ndrc.toml" in health.json["partners"]
     with pytest.raises(ConfigError, match="format"):
         preload_partners(app)
+
+
+def test_healthz_says_the_partner_files_load(app: Flask) -> None:
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 200
+    assert (health.json["status"], health.json["partners"]) == ("ok", "ok")

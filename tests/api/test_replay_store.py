@@ -173,7 +173,7 @@ def test_healthz_says_which_replay_store_answers(
     client = app.test_client()
     assert client.get("/healthz").json == {
         "status": "ok", "database": hub_ctx.engine.dialect.name, "high_water": 0,
-        "replay_store": "redis", "redis": "unreachable"}
+        "partners": "ok", "replay_store": "redis", "redis": "unreachable"}
     SignedClient(client, partner_keys_registered["ndrc"]).post("/api/v1/checks", body=BODY)
     assert client.get("/healthz").json["replay_store"] == "database (Redis down)"
 
