@@ -50,6 +50,8 @@ AUDIENCE = "joint-sanction-hub"
 LIFETIME = 60
 #: Attempts for one request on 429 / 5xx / network errors before giving up.
 ATTEMPTS = 8
+#: Longest Retry-After the client sleeps through; a longer one is reported instead.
+MAX_WAIT = 120.0
 #: Seconds to wait for the snapshot's first byte: the hub writes the whole list (and its
 #: digest, a header) before sending any, about 30 s per million records.
 SNAPSHOT_TIMEOUT = 1800.0
@@ -125,6 +127,9 @@ class PartnerClient:
                     if attempt == ATTEMPTS:
                         raise HubRequestError(_describe(exc.code, problem)) from exc
                     delay = _retry_after(exc.headers.get("Retry-After"), attempt)
+                    if delay > MAX_WAIT:  # the hour's snapshots used up, say: not a blip
+                        raise HubRequestError(f"{_describe(exc.code, problem)}; the hub asks "
+                                              f"to wait {delay:.0f} s: try again then") from exc
                     print(f"hub answered {exc.code}; retrying in {delay:.0f} s", file=sys.stderr)
                     time.sleep(delay)
                     continue

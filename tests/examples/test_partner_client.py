@@ -236,6 +236,29 @@ def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRu
     assert _acked(hub_ctx, "ndrc") == 5
 
 
+def test_client_reports_a_long_wait_instead_of_sleeping_through_it(
+        hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    _write_records(hub_ctx)
+    instance = tmp_path / "hourly-instance"
+    (instance / "partners").mkdir(parents=True)
+    (instance / "partners" / "ndrc.toml").write_text('[api]\nrate_limit = "2/hour"\n')
+    settings = dataclasses.replace(hub_ctx.settings, instance_path=instance)
+    limited = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
+    pair = make_key("ndrc", "Ed25519")
+    (tmp_path / "public.pem").write_bytes(pair.public_pem)
+    (tmp_path / "private.pem").write_bytes(pair.private_pem)
+    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
+    out = tmp_path / "events.jsonl"
+    with serving(limited) as url:
+        stopped = _run_client(url, "ndrc", pair.kid, tmp_path / "private.pem", out,
+                              tmp_path / "cursor", "--limit", "1")
+    assert stopped.returncode == 1
+    assert re.search(r"the hub asks to wait 3[0-9]{3} s: try again then", stopped.stderr), \
+        stopped.stderr
+    assert "retrying" not in stopped.stderr
+    assert [orjson.loads(line)["seq"] for line in out.read_bytes().splitlines()] == [1, 2]
+
+
 def test_a_kid_that_begins_with_a_dash(hub_ctx: HubContext, runner: FlaskCliRunner,
                                        hub_url: str, tmp_path: Path) -> None:
     _write_records(hub_ctx)
