@@ -1,4 +1,4 @@
-"""``hub partners add-key|revoke-key``: the partners' registered API keys."""
+"""``hub partners add-key|revoke-key|keys``: the partners' registered API keys."""
 
 from __future__ import annotations
 
@@ -50,3 +50,18 @@ def revoke_key_cmd(kid: str) -> None:
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"key {kid} of partner {partner} revoked")
+
+
+@group.command("keys", help="List a partner's registered API keys (kid, algorithm, added, "
+                            "revoked), oldest first.")
+@click.argument("partner_id", metavar="ID")
+def keys_cmd(partner_id: str) -> None:
+    with context().sessions() as session:
+        keys = partner_keys.partner_keys(session, partner_id)
+    if not keys:
+        click.echo(f"no key registered for partner {partner_id}")
+        return
+    for key in keys:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        click.echo(f"{key.kid}  {key.algorithm:<6}  added {key.created_at:%Y-%m-%d %H:%M}  "
+                   f"{state}")

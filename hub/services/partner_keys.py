@@ -83,6 +83,10 @@ def add_key(
                            f"this {kind.get(algorithm, algorithm)} one")
     kid = jwk_thumbprint(jwk)
     existing = session.get(PartnerKey, kid)
+    if existing is not None and existing.revoked_at is not None:
+        raise Conflict(f"key {kid} of partner {existing.partner} was revoked at "
+                       f"{existing.revoked_at.isoformat()} and stays revoked: the partner "
+                       "makes a new key pair")
     if existing is not None:
         raise Conflict(f"key {kid} is already registered for partner {existing.partner}")
     key = PartnerKey(kid=kid, partner=partner, algorithm=algorithm,

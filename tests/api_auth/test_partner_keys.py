@@ -139,6 +139,28 @@ def test_cli_add_and_revoke(runner: FlaskCliRunner, hub_ctx: HubContext, tmp_pat
         assert row.revoked_at <= datetime.now(UTC)
     assert invoke(runner, "partners", "revoke-key", pair.kid).exit_code == 1
     assert invoke(runner, "partners", "revoke-key", "no-such-kid").exit_code == 1
+    # A revoked key is not brought back: the operator is told to ask for a new pair.
+    readded = invoke(runner, "partners", "add-key", "ndrc", pem)
+    assert readded.exit_code == 1
+    assert f"key {pair.kid} of partner ndrc was revoked at" in readded.output
+    assert "makes a new key pair" in readded.output
+
+
+def test_cli_lists_a_partners_keys(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    assert invoke(runner, "partners", "keys", "ndrc").output == \
+        "no key registered for partner ndrc\n"
+    pairs = [make_key("ndrc", "Ed25519") for _ in range(2)]
+    for i, pair in enumerate(pairs):
+        (tmp_path / f"{i}.pem").write_bytes(pair.public_pem)
+        assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / f"{i}.pem").exit_code == 0
+    assert invoke(runner, "partners", "revoke-key", pairs[0].kid).exit_code == 0
+    listed = invoke(runner, "partners", "keys", "ndrc")
+    assert listed.exit_code == 0, listed.output
+    first, second = listed.output.splitlines()
+    assert first.startswith(f"{pairs[0].kid}  EdDSA ")
+    assert "revoked" in first
+    assert second.startswith(f"{pairs[1].kid}  EdDSA ")
+    assert second.endswith("active")
 
 
 def test_cli_refuses_a_key_of_the_other_algorithm(runner: FlaskCliRunner, hub_ctx: HubContext,
