@@ -40,11 +40,23 @@ def list_cmd() -> None:
         click.echo(f"{e.kid:<43}  {created:<20}  {e.state}")
 
 
-@group.command("retire", help="Drop a published key from the JWKS and delete its private key.",
+@group.command("retire", help="Drop a published key from the JWKS and delete its private key "
+                              "(refused while batches it signed are not acknowledged).",
                # A kid is base64url and may begin with "-": take it as the argument.
                context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
-def retire_cmd(kid: str) -> None:
+@click.option("--force", is_flag=True,
+              help="Retire it although partners may still have to verify batches it signed.")
+def retire_cmd(kid: str, force: bool) -> None:
+    from hub.services.batches import signed_and_pending
+
+    with context().sessions() as session:
+        pending = [b.batch_id for b in signed_and_pending(session, kid)]
+    if pending and not force:
+        raise click.ClickException(
+            f"{len(pending)} batch(es) signed with {kid} are not acknowledged yet (the first: "
+            f"{', '.join(pending[:3])}); their partners verify them against the JWKS, which "
+            "would no longer hold the key. Retire it once they are acknowledged, or --force.")
     try:
         _store().retire(kid)
     except HubError as exc:

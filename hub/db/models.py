@@ -265,6 +265,9 @@ class PartnerBatch(Base):
     #: :meth:`PartnerAdapter.shape_digest` when it was written (None: before the hub
     #: recorded it): a partner whose shape changed since gets a full batch next.
     shape_digest: Mapped[str | None] = mapped_column(String(64))
+    #: The kid of the hub key that signed its manifest (None: before the hub recorded
+    #: it): a key is not retired while a partner may still have to verify its batches.
+    signed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class PartnerProgress(Base):

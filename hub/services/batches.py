@@ -294,6 +294,7 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
             previous_batch_id=previous, created_at=now, status=status, counts=counts,
             files=[_entry_dict(entry)], manifest_sha256=hashlib.sha256(body).hexdigest(),
             held_reason=held_reason, folder=str(folder), shape_digest=shape,
+            signed_by=key.kid,
         ))
         progress = locked_progress(session, partner)  # briefly: its other fields move too
         progress.exported_seq = to_seq
@@ -397,6 +398,18 @@ def _move_to_outbox(batch: PartnerBatch) -> None:
                            "whole; export the partner again (a new batch) instead")
         _publish(source, target)
     batch.folder = str(outbox)
+
+
+#: Batches a partner may still have to fetch and verify (not yet acknowledged).
+PENDING: Final = ("ready", "held", "released", "sent")
+
+
+def signed_and_pending(session: Session, kid: str) -> list[PartnerBatch]:
+    """Batches whose manifest ``kid`` signed that partners have not acknowledged: while
+    there are any, retiring the key leaves them unverifiable against the JWKS."""
+    return list(session.scalars(select(PartnerBatch).where(
+        PartnerBatch.signed_by == kid, PartnerBatch.status.in_(PENDING),
+    ).order_by(PartnerBatch.created_at)))
 
 
 def list_batches(factory: sessionmaker[Session], partner: str | None = None) -> list[PartnerBatch]:

@@ -391,3 +391,38 @@ def test_after_a_partners_scope_changed_its_next_batch_is_a_full_snapshot_held(
     assert second.status == "held"
     assert second.held_reason is not None
     assert "scope, format or names changed since batch" in second.held_reason
+
+
+def test_a_key_is_not_retired_while_a_batch_it_signed_is_unacknowledged(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A partner verifies a batch's JWS against /.well-known/jwks.json: with its key
+    retired, a removal the batch carries would be refused as unverifiable."""
+    _add(hub_ctx, 1, 2)
+    exported = invoke(runner, "export", "ndrc", "--full", "--out", tmp_path)
+    assert exported.exit_code == 0, exported.output
+    keys = KeyStore(hub_ctx.settings.instance_path)
+    signer = keys.active().kid
+    (batch,) = batches.list_batches(hub_ctx.sessions, "ndrc")
+    assert batch.signed_by == signer
+    assert invoke(runner, "keys", "rotate").exit_code == 0
+    refused = invoke(runner, "keys", "retire", signer)
+    assert refused.exit_code == 1
+    assert f"1 batch(es) signed with {signer} are not acknowledged yet (the first: " \
+        f"{batch.batch_id})" in refused.output
+    assert signer in {k["kid"] for k in keys.jwks()["keys"]}
+    with session_scope(hub_ctx.sessions) as s:
+        acknowledge(s, "ndrc", batch_id=batch.batch_id, now=NOW)
+    retired = invoke(runner, "keys", "retire", signer)
+    assert retired.exit_code == 0, retired.output
+    assert signer not in {k["kid"] for k in keys.jwks()["keys"]}
+
+
+def test_retire_force_lets_a_key_go_with_batches_pending(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    _add(hub_ctx, 1, 1)
+    assert invoke(runner, "export", "ndrc", "--full", "--out", tmp_path).exit_code == 0
+    signer = KeyStore(hub_ctx.settings.instance_path).active().kid
+    assert invoke(runner, "keys", "rotate").exit_code == 0
+    assert invoke(runner, "keys", "retire", signer, "--force").exit_code == 0

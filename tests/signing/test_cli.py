@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskCliRunner
 
 from hub.app import create_app
+from hub.db.migrate import upgrade
 from hub.keystore import KeyStore
 from hub.settings import Settings
 from tests.conftest import invoke
@@ -15,12 +16,14 @@ from tests.conftest import invoke
 
 @pytest.fixture
 def runner(tmp_path: Path) -> FlaskCliRunner:
-    # No database is touched: a plain app over a throwaway instance folder.
+    # A throwaway instance folder; the database only says which batches each key signed.
     settings = Settings.from_env({
         "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
         "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
     })
-    return create_app(settings).test_cli_runner()
+    app = create_app(settings)
+    upgrade(app.extensions["hub"].engine)
+    return app.test_cli_runner()
 
 
 def test_rotate_list_retire(runner: FlaskCliRunner, tmp_path: Path) -> None:
