@@ -44,6 +44,9 @@ def list_cmd() -> None:
 @group.command("show", help="The merged configuration of one partner and where each value is from.")
 @click.argument("partner_id", metavar="ID")
 def show_cmd(partner_id: str) -> None:
+    if not (context().settings.partners_path / f"{partner_id}.toml").is_file():
+        raise click.ClickException(f'no partner "{partner_id}"; `hub partners list` names '
+                                   "them all")
     loaded = _load(only=partner_id)[partner_id]
     c = loaded.config
     repo_file = str(loaded.files[0])

@@ -172,16 +172,16 @@ def _load_one(stem: str, path: Path, override: Path | None,
         adapter, fmt = data.get("adapter"), data.get("format")
         if isinstance(adapter, str) and not any(p.key == "adapter" for p in exc.problems):
             _check_adapter(adapter, fmt if isinstance(fmt, str) else None, origins, source,
-                           problems)
+                           problems, str(path))
         return None
     if config.adapter is not None and not _check_adapter(
-            config.adapter, config.format, origins, config.source, problems):
+            config.adapter, config.format, origins, config.source, problems, str(path)):
         return None
     return LoadedPartner(config, files, MappingProxyType(origins))
 
 
 def _check_adapter(path: str, fmt: str | None, origins: Mapping[str, str], source: str,
-                   problems: list[ConfigProblem]) -> bool:
+                   problems: list[ConfigProblem], repo_file: str) -> bool:
     try:
         cls = resolve_adapter(path)
     except ConfigError as exc:
@@ -189,7 +189,10 @@ def _check_adapter(path: str, fmt: str | None, origins: Mapping[str, str], sourc
         return False
     if fmt is not None and cls.formats is not None and fmt not in cls.formats:
         written = ", ".join(sorted(cls.formats))
-        problems.append(ConfigProblem(origins.get("format", source), "format",
+        # The file to mend is the one that set the later of the two: an override's
+        # adapter over the repo file's format is the override's mistake.
+        key = "adapter" if origins.get("adapter", repo_file) != repo_file else "format"
+        problems.append(ConfigProblem(origins.get(key, source), key,
                                       f'"{fmt}" is not written by {path} (it writes {written})'))
         return False
     return True

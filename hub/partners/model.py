@@ -455,7 +455,10 @@ def parse_partner(data: Mapping[str, Any], *, source: str, stem: str,
     receiving_body = _non_empty(r, data, "receiving_body", optional=True)
     measures = r.codes(data, "measures", MEASURES, "measure")
     adapter = r.text(data, "adapter", "")
-    if adapter and not _ADAPTER_RE.fullmatch(adapter):
+    if data.get("adapter") == "":
+        # An override's "" would silently swap a partner's own code for the generic one.
+        r.problem("adapter", "empty; leave the key out for the generic adapter")
+    elif adapter and not _ADAPTER_RE.fullmatch(adapter):
         r.problem("adapter", f'"{adapter}" is not of the form package.module:Class')
     fmt = r.choice(data, "format", FORMATS)
     encoding = r.choice(data, "encoding", ENCODINGS, "utf-8")

@@ -47,6 +47,26 @@ def test_a_format_the_adapter_cannot_write_beside_another_problem(tmp_path: Path
     assert f'{path}: format: "xml" is not written by hub.partners.railway:RailwayAdapter' in output
 
 
+def test_an_overrides_adapter_that_cannot_write_the_format_names_the_override(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "partners"
+    write(folder, "railway", good().replace(GENERIC, "").replace(
+        'format = "csv"', 'format = "jsonl"').replace('encoding = "gb18030"', 'encoding = "utf-8"'))
+    override = write(tmp_path / "instance" / "partners", "railway", GENERIC)
+    _code, output = check(tmp_path, folder)
+    assert f'{override}: adapter: "jsonl" is not written by hub.partners.railway:RailwayAdapter' \
+        in output
+
+
+def test_an_empty_adapter_is_refused_not_read_as_the_generic_one(tmp_path: Path) -> None:
+    folder = tmp_path / "partners"
+    write(folder, "railway", good())
+    override = write(tmp_path / "instance" / "partners", "railway", 'adapter = ""\n')
+    code, output = check(tmp_path, folder)
+    assert code == 1
+    assert f"{override}: adapter: empty; leave the key out for the generic adapter" in output
+
+
 def test_an_unreadable_override_does_not_hide_the_repo_files_problems(tmp_path: Path) -> None:
     folder = tmp_path / "partners"
     repo = write(folder, "railway", broken("port = 22", "port = 0"))

@@ -91,4 +91,5 @@ def test_show_names_the_override_of_each_value(tmp_path: Path) -> None:
 def test_show_unknown_partner_fails(repo_runner: FlaskCliRunner) -> None:
     result = invoke(repo_runner, "partners", "show", "nobody")
     assert result.exit_code == 1
-    assert 'no partner "nobody"' in result.stderr
+    assert 'no partner "nobody"; `hub partners list` names them all' in result.stderr
+    assert "problem(s) in partner configuration" not in result.output
