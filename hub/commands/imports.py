@@ -51,6 +51,9 @@ def run_import(kind: str, file: Path, skip_invalid: bool, correction_reason: str
             err=True,
         )
         raise SystemExit(1)
+    if report.lines == 0:
+        # Not an error (a night with nothing new), but a truncated export looks the same.
+        click.echo(f"warning: {file.name} holds no records", err=True)
     seqs = f", events {report.first_seq}..{report.last_seq}" if report.first_seq else ""
     click.echo(
         f"{report.lines} line(s): {report.added} added, {report.corrected} corrected, "

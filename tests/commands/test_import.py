@@ -391,3 +391,14 @@ def test_a_header_problem_is_said_once_and_imports_nothing(
     assert says in result.output
     assert result.output.count("h.csv") <= 2  # once, not once a line
     assert count(hub_ctx, Listing) == 0
+
+
+@pytest.mark.parametrize(("name", "content"), [("e.jsonl", b""), ("e.csv", b"listing_id,name\n")])
+def test_a_file_without_records_imports_nothing_and_says_so(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, name: str, content: bytes
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    result = invoke(runner, "listings", "import", tmp_path / name)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {name} holds no records" in result.stderr
+    assert count(hub_ctx, ChangeEvent) == 0
