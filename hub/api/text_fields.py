@@ -12,11 +12,11 @@ from typing import Any, Final
 
 import marshmallow as ma
 
-from hub.core.text import CONTROL_RANGES, unstorable
+from hub.core.text import REFUSED_RANGES, unstorable
 
-#: :func:`unstorable`'s controls as JSON Schema writes them (a lone surrogate is no
-#: well-formed JSON text, so the document need not name it).
-PATTERN: Final = "^[^" + "".join(f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in CONTROL_RANGES) + "]*$"
+#: :func:`unstorable`'s controls and noncharacters as JSON Schema writes them (a lone
+#: surrogate is no well-formed JSON text, so the document need not name it).
+PATTERN: Final = "^[^" + "".join(f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in REFUSED_RANGES) + "]*$"
 
 
 def storable(value: str) -> None:

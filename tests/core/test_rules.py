@@ -787,7 +787,8 @@ _TEXT_FIELDS = [
 
 @pytest.mark.parametrize(("bad", "shown"), [
     ("\x00", "control character U+0000"), ("\x1b", "control character U+001B"),
-    ("\ud800", "lone surrogate (U+D800"),
+    ("\ud800", "lone surrogate (U+D800"), ("\ufffe", "noncharacter U+FFFE"),
+    ("\uffff", "noncharacter U+FFFF"),
 ])
 @pytest.mark.parametrize(("sample", "validate", "path"), _TEXT_FIELDS,
                          ids=[f"{v.__name__}:{p}" for _s, v, p in _TEXT_FIELDS])
