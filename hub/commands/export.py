@@ -60,7 +60,9 @@ def list_cmd(partner: str | None) -> None:
 @click.argument("batch_id")
 def release_cmd(batch_id: str) -> None:
     try:
-        batch = release_batch(context().sessions, batch_id, actor=cli_actor())
+        ctx = context()
+        batch = release_batch(ctx.sessions, batch_id, KeyStore(ctx.settings.instance_path),
+                              actor=cli_actor())
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:

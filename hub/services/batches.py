@@ -10,6 +10,7 @@ releases it: a bad import must not wipe 44 partners' lists.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 import uuid
@@ -41,6 +42,16 @@ from hub.partners.projection import Row
 from hub.services import audit
 from hub.services.access import log_access
 from hub.services.actors import Actor
+from hub.services.batch_files import (
+    HELD_FOLDER,
+    PART,
+    Pending,
+    part_of,
+    publish,
+    settle,
+    write_atomic,
+    write_synced,
+)
 from hub.services.feed import high_water
 from hub.services.progress import locked_progress
 from hub.services.snapshots import DeltaRow, HashingWriter, delta_changes, write_full_snapshot
@@ -84,22 +95,10 @@ class _Counter:
             yield row
 
 
-#: Where held batches wait, inside the outbox folder they were written for.
-HELD_FOLDER: Final = "held"
+log = logging.getLogger(__name__)
+
 #: The start of the reason a batch is held for when only its parent is.
 FOLLOWS_HELD: Final = "follows held batch "
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        _publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _net_effect(engine: Engine, adapter: PartnerAdapter, from_seq: int, to_seq: int,
@@ -148,18 +147,31 @@ def export_batch(
     batches form one chain, never two from one parent.
     """
     now = now or datetime.now(UTC)
-    published: list[Path] = []
-    with session_scope(factory) as session:
-        result = _export_locked(session, engine, adapter, keys, out_dir=out_dir, full=full,
-                                actor=actor, now=now, published=published)
+    with factory() as session:
+        try:
+            result, pending = _export_locked(session, engine, adapter, keys, out_dir=out_dir,
+                                             full=full, actor=actor, now=now)
+        except BaseException:
+            session.rollback()
+            raise
         try:
             session.commit()
         except BaseException:
-            # Not recorded, so not a batch: its files go, or the next export (from the
-            # same parent) would find a stranger under a name it may need.
-            _unpublish(published)
-            raise
+            # A commit whose reply was lost may have happened: the record decides, and
+            # when it cannot be read the files stay as they are (no manifest: not a
+            # batch yet) for the partner's next export to settle.
+            if not _recorded(factory, result.batch_id):
+                pending.discard()
+                raise
+            log.warning("batch %s: the database committed it although its reply was lost",
+                        result.batch_id)
+    pending.complete()
     return result
+
+
+def _recorded(factory: sessionmaker[Session], batch_id: str) -> bool:
+    with factory() as session:
+        return session.get(PartnerBatch, batch_id) is not None
 
 
 def _export_lock(session: Session, partner: str) -> None:
@@ -189,21 +201,12 @@ def _after_last_batch(session: Session, partner: str, now: datetime) -> datetime
     return later
 
 
-def _publish(tmp: Path, path: Path) -> None:
-    """Give a written file its final name, refusing to replace a file already there."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise Conflict(f"{path} already exists: a batch of that name was written before; "
-                       "it is left as it is") from None
-    tmp.unlink()
-
-
 def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, keys: KeyStore,
-                   *, out_dir: Path, full: bool, actor: Actor, now: datetime,
-                   published: list[Path]) -> BatchResult:
+                   *, out_dir: Path, full: bool, actor: Actor,
+                   now: datetime) -> tuple[BatchResult, Pending]:
     partner = adapter.id
     _export_lock(session, partner)
+    settle(session, partner, out_dir, actor=actor, now=now)
     now = _after_last_batch(session, partner, now)
     before = session.get(PartnerProgress, partner)
     previous = before.last_batch_id if before else None
@@ -220,7 +223,8 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
     out_dir.mkdir(parents=True, exist_ok=True)
     # The file's name holds the batch's seq range, known only once the data is
     # read: write under a unique temporary name and rename when whole.
-    tmp = out_dir / f".{partner}_{kind}_{uuid.uuid4().hex}{exporter.extension}.part"
+    tmp = out_dir / f".{partner}_{kind}_{uuid.uuid4().hex}{exporter.extension}{PART}"
+    pending: Pending | None = None
 
     def header_for(to_seq: int) -> BatchHeader:
         return BatchHeader(partner=partner, kind=kind, from_seq=from_seq, to_seq=to_seq,
@@ -314,24 +318,25 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
         session.flush()  # a clash with a recorded batch shows here, before any file is named
 
         manifest_path = folder / f"{stem}.manifest.json"
-        _publish(tmp, data_path)
-        published.append(data_path)
-        for path, data in ((folder / f"{stem}.manifest.jws", signature),
-                           (manifest_path, body)):  # the manifest last: the batch is whole
-            _write_atomic(path, data)
-            published.append(path)
+        pending = Pending(manifest_path)
+        publish(tmp, data_path)
+        pending.published.append(data_path)
+        jws_path = folder / f"{stem}.manifest.jws"
+        write_atomic(jws_path, signature)
+        pending.published.append(jws_path)
+        # The manifest's name only once the record is committed (Pending.complete); a
+        # stranger under it is found now, while the record can still be rolled back.
+        if manifest_path.exists():
+            raise Conflict(f"{manifest_path} already exists: a batch of that name was "
+                           "written before; it is left as it is")
+        write_synced(part_of(manifest_path), body)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a failed export leaves nothing a partner could take
-        _unpublish(published)
+        if pending is not None:
+            pending.discard()
         raise
     return BatchResult(batch_id, kind, from_seq, to_seq, status, counts, data_path,
-                       manifest_path, held_reason)
-
-
-def _unpublish(paths: list[Path]) -> None:
-    for path in reversed(paths):  # the manifest first: no moment shows a whole batch
-        path.unlink(missing_ok=True)
-    paths.clear()
+                       manifest_path, held_reason), pending
 
 
 def _entry_dict(entry: FileEntry) -> dict[str, Any]:
@@ -340,9 +345,17 @@ def _entry_dict(entry: FileEntry) -> dict[str, Any]:
 
 
 def release_batch(
-    factory: sessionmaker[Session], batch_id: str, *, actor: Actor, now: datetime | None = None
+    factory: sessionmaker[Session], batch_id: str, keys: KeyStore, *, actor: Actor,
+    now: datetime | None = None,
 ) -> PartnerBatch:
-    """An operator's decision that a held batch may go out."""
+    """An operator's decision that a held batch may go out.
+
+    Its manifest is signed again with the hub's active key: it may have waited longer
+    than the key it was written with stayed published. The data and the signature move
+    into the outbox before the commit, the manifest after it (as an export's): a
+    release whose commit fails is run again, one killed after it is completed by the
+    partner's next export.
+    """
     now = now or datetime.now(UTC)
     with session_scope(factory) as session:
         batch = session.get(PartnerBatch, batch_id, with_for_update=True)
@@ -355,49 +368,68 @@ def release_batch(
         if parent is not None and parent.status == "held":
             raise Conflict(f"batch {batch_id} follows held batch {parent.batch_id}: "
                            "release that one first")
-        _release(session, batch, actor=actor, now=now, detail={})
+        pending = [_release(session, batch, keys, actor=actor, now=now, detail={})]
         # Batches held only because this one was held go out with it, in chain order,
         # their files moved as its were; one held for its own reason stops the walk and
-        # waits for its own decision. Files move before the commit: should the commit
-        # fail, a release run again finds them moved and goes on.
+        # waits for its own decision.
         while (child := session.scalars(select(PartnerBatch).where(
                 PartnerBatch.previous_batch_id == batch.batch_id,
                 PartnerBatch.status == "held")).first()) is not None and \
                 (child.held_reason or "").startswith(FOLLOWS_HELD):
-            _release(session, child, actor=actor, now=now, detail={"with": batch_id})
+            pending.append(_release(session, child, keys, actor=actor, now=now,
+                                    detail={"with": batch_id}))
             batch = child
-        return session.get(PartnerBatch, batch_id)  # type: ignore[return-value]
+        released = session.get(PartnerBatch, batch_id)
+    for each in pending:  # in chain order: a partner never sees a child before its parent
+        each.complete()
+    return released  # type: ignore[return-value]
 
 
-def _release(session: Session, batch: PartnerBatch, *, actor: Actor, now: datetime,
-             detail: dict[str, Any]) -> None:
-    _move_to_outbox(batch)
+def _release(session: Session, batch: PartnerBatch, keys: KeyStore, *, actor: Actor,
+             now: datetime, detail: dict[str, Any]) -> Pending:
+    pending = _move_to_outbox(batch, keys, now)
     batch.status, batch.released_by, batch.released_at = "released", actor.name, now
     audit.record(session, actor=actor.name, action="batch.released", target=batch.partner,
                  detail={"batch_id": batch.batch_id, "held_reason": batch.held_reason,
                          **detail}, at=now)
+    return pending
 
 
-def _move_to_outbox(batch: PartnerBatch) -> None:
-    """Move a held batch's files from the held folder into the outbox, the manifest last
-    (its presence there means the batch is whole). A file already moved by an earlier
-    attempt that failed half-way is left where it is, so a release can be run again."""
+def _move_to_outbox(batch: PartnerBatch, keys: KeyStore, now: datetime) -> Pending:
+    """Move a held batch's data into the outbox, sign its manifest again there, and put
+    the manifest under its part name beside them; the returned Pending names it once
+    the release is committed. A file an earlier attempt already moved is left where it
+    is, so a release can be run again."""
     if batch.folder is None or Path(batch.folder).name != HELD_FOLDER:
-        return
+        raise Conflict(f"batch {batch.batch_id} has no held folder recorded ({batch.folder}): "
+                       "export the partner again (a new batch) instead")
     held = Path(batch.folder)
     outbox = held.parent
     stem = batch_file_stem(batch.partner, batch.kind, batch.from_seq, batch.to_seq,
                            batch.created_at)
-    for name in (*(f["name"] for f in batch.files), f"{stem}.manifest.jws",
-                 f"{stem}.manifest.json"):
+    for name in (f["name"] for f in batch.files):
         source, target = held / name, outbox / name
         if not source.exists():
             if target.exists():
                 continue
             raise NotFound(f"{source} is missing: batch {batch.batch_id} cannot go out "
                            "whole; export the partner again (a new batch) instead")
-        _publish(source, target)
-    batch.folder = str(outbox)
+        publish(source, target)
+    manifest, kept = outbox / f"{stem}.manifest.json", held / f"{stem}.manifest.json"
+    part = part_of(manifest)
+    body = next((p.read_bytes() for p in (kept, part) if p.exists()), None)
+    if body is None or hashlib.sha256(body).hexdigest() != batch.manifest_sha256:
+        raise NotFound(f"{kept} is missing or not the manifest recorded: batch "
+                       f"{batch.batch_id} cannot go out; export the partner again instead")
+    key = keys.ensure_active(now)
+    jws = outbox / f"{stem}.manifest.jws"
+    write_synced(part_of(jws), sign_detached(body, key.private_key, key.kid).encode())
+    os.replace(part_of(jws), jws)  # a release run again signs again
+    (held / jws.name).unlink(missing_ok=True)
+    if not part.exists():
+        write_synced(part, body)
+    batch.folder, batch.signed_by = str(outbox), key.kid
+    return Pending(manifest, leftover=[kept])
 
 
 #: Batches a partner may still have to fetch and verify (not yet acknowledged).

@@ -124,7 +124,7 @@ def test_the_batches_after_a_held_one_go_out_when_it_is_released(
         assert batch.data_path.parent == tmp_path / "held"
     # Alone, the child would leave the held removals out of the partner's chain.
     with pytest.raises(Conflict, match=f"follows held batch {held.batch_id}"):
-        release_batch(hub_ctx.sessions, child.batch_id, actor=OPERATOR)
+        release_batch(hub_ctx.sessions, child.batch_id, keys, actor=OPERATOR)
     assert _status(hub_ctx, child.batch_id) == "held"
     result = invoke(runner, "batches", "release", held.batch_id)
     assert result.exit_code == 0, result.output
@@ -136,8 +136,9 @@ def test_the_batches_after_a_held_one_go_out_when_it_is_released(
             assert not path.exists()
             assert (tmp_path / path.name).exists()
         body = (tmp_path / batch.manifest_path.name).read_bytes()
+        # Signed again on release, by the releasing hub's active key: its JWKS verifies.
         verify_detached((tmp_path / batch.manifest_path.with_suffix(".jws").name).read_text(),
-                        body, keys.jwks())
+                        body, KeyStore(hub_ctx.settings.instance_path).jwks())
     assert f"its files are in {tmp_path}" in result.output
     with hub_ctx.sessions() as s:
         released = [e.detail for e in s.scalars(
@@ -157,10 +158,10 @@ def test_a_batch_held_for_its_own_reason_stops_the_release_of_its_followers(
     own = _export(hub_ctx, adapter, keys, tmp_path, 2)
     assert (own.held_reason or "").startswith("would remove 3 of the 7")
     follower = _export(hub_ctx, adapter, keys, tmp_path, 3)
-    release_batch(hub_ctx.sessions, held.batch_id, actor=OPERATOR)
+    release_batch(hub_ctx.sessions, held.batch_id, keys, actor=OPERATOR)
     assert (_status(hub_ctx, own.batch_id), _status(hub_ctx, follower.batch_id)) == (
         "held", "held")
-    release_batch(hub_ctx.sessions, own.batch_id, actor=OPERATOR)
+    release_batch(hub_ctx.sessions, own.batch_id, keys, actor=OPERATOR)
     assert _status(hub_ctx, follower.batch_id) == "released"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.config.partners import adapter_for, default_partners_dir, load_partners
 from hub.context import HubContext
@@ -22,7 +23,7 @@ from hub.errors import Conflict
 from hub.keystore import KeyStore
 from hub.partners.base import PartnerAdapter
 from hub.partners.model import ReleaseGate
-from hub.services import batches, registry
+from hub.services import batch_files, batches, registry
 from hub.services.acks import acknowledge
 from hub.services.actors import Actor
 from hub.services.batches import _export_lock, export_batch, release_batch
@@ -95,9 +96,9 @@ def test_mass_removal_is_held_until_released(
     assert "would remove 3 of the 10" in held.held_reason
     listing = invoke(runner, "batches", "list", "ndrc")
     assert "held: would remove 3 of the 10" in listing.output
-    release_batch(hub_ctx.sessions, held.batch_id, actor=Actor("cli:operator"))
+    release_batch(hub_ctx.sessions, held.batch_id, keys, actor=Actor("cli:operator"))
     with pytest.raises(Conflict):
-        release_batch(hub_ctx.sessions, held.batch_id, actor=Actor("cli:operator"))
+        release_batch(hub_ctx.sessions, held.batch_id, keys, actor=Actor("cli:operator"))
     with hub_ctx.sessions() as s:
         batch = s.get(PartnerBatch, held.batch_id)
         assert batch is not None
@@ -309,24 +310,30 @@ def test_the_removal_gate_at_its_edges(hub_ctx: HubContext, tmp_path: Path, min_
         assert (batch.held_reason or "").startswith(f"would remove {removed} of the 10")
 
 
-def test_the_manifest_is_published_last(hub_ctx: HubContext, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_manifest_is_published_last_once_the_batch_is_recorded(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A partner (or a sync) takes a batch once its manifest is there: the data file and
-    the signature must already be in place, or it takes half a batch."""
-    published: list[str] = []
-    original = batches._publish
+    the signature must already be in place, and the batch recorded, or it takes half a
+    batch, or one the hub does not know it sent."""
+    published: list[tuple[str, bool]] = []
+    original = batch_files.publish
 
     def publish(tmp: Path, path: Path) -> None:
         original(tmp, path)
-        published.append(path.name)
+        with hub_ctx.sessions() as s:
+            published.append((path.name, s.scalar(select(func.count()).select_from(
+                PartnerBatch)) == 1))
 
-    monkeypatch.setattr(batches, "_publish", publish)
+    monkeypatch.setattr(batch_files, "publish", publish)
+    monkeypatch.setattr(batches, "publish", publish)
     _add(hub_ctx, 1, 3)
     result = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"),
                           KeyStore(tmp_path / "instance"), out_dir=tmp_path, full=True,
                           actor=ACTOR, now=NOW)
     manifest = result.manifest_path.name
-    assert published == [result.data_path.name, manifest.replace(".json", ".jws"), manifest]
+    assert [name for name, _ in published] == [
+        result.data_path.name, manifest.replace(".json", ".jws"), manifest]
+    assert published[-1] == (manifest, True)
 
 
 def test_a_delta_of_more_records_than_one_lookup_chunk_carries_each_once(
@@ -426,3 +433,178 @@ def test_retire_force_lets_a_key_go_with_batches_pending(
     signer = KeyStore(hub_ctx.settings.instance_path).active().kid
     assert invoke(runner, "keys", "rotate").exit_code == 0
     assert invoke(runner, "keys", "retire", signer, "--force").exit_code == 0
+
+
+def _lost_reply(monkeypatch: pytest.MonkeyPatch, *, committed: bool) -> None:
+    """The next commit raises as a dropped connection does: after the server committed
+    (the reply was lost) or before."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    original = Session.commit
+
+    def commit(self: Session) -> None:
+        monkeypatch.setattr(Session, "commit", original)  # once
+        if committed:
+            original(self)
+        else:
+            self.rollback()
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Session, "commit", commit)
+
+
+def _outbox(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def test_a_commit_whose_reply_is_lost_keeps_the_batch_it_recorded(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its files are not taken away from under its record: the removal it carries would
+    reach no file, and the next delta starts after it."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=True, actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        registry.remove_listing(s, "L-B-00001", reason="performed", actor=ACTOR, now=NOW)
+    _lost_reply(monkeypatch, committed=True)
+    delta = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    assert delta.manifest_path.exists()
+    assert delta.data_path.exists()
+    assert [b.batch_id for b in batches.list_batches(hub_ctx.sessions, "ndrc")] == [
+        first.batch_id, delta.batch_id]
+    rows = [orjson.loads(line) for line in delta.data_path.read_bytes().splitlines()]
+    assert [(r["record_key"], r["status"]) for r in rows if "record_key" in r] == [
+        ("L-B-00001", "removed")]
+
+
+def test_a_commit_that_fails_leaves_no_file(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    _lost_reply(monkeypatch, committed=False)
+    with pytest.raises(Exception, match="server closed the connection"):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+    assert _outbox(out) == []
+    assert batches.list_batches(hub_ctx.sessions, "ndrc") == []
+
+
+def test_files_of_an_export_that_died_before_its_record_are_set_aside(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kill before the commit (here: a commit that fails with the database gone, so
+    nothing can tell whether it happened) leaves a signed batch without its manifest.
+    The next export moves it out of the outbox, audited, and writes the range again:
+    one chain, no batch the hub does not know."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    _lost_reply(monkeypatch, committed=False)
+
+    def unreadable(*_args: Any) -> bool:
+        raise ConnectionError("the database is gone")
+
+    monkeypatch.setattr(batches, "_recorded", unreadable)
+    with pytest.raises(ConnectionError):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+    left = _outbox(out)
+    assert [n for n in left if n.endswith(".manifest.json")] == []  # not a batch
+    unfinished = out / ".ndrc_full_0123456789abcdef0123456789abcdef.jsonl.part"
+    unfinished.write_bytes(b"half a file")  # as a kill while writing the data leaves
+    monkeypatch.undo()
+    again = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=True, actor=ACTOR, now=NOW + timedelta(hours=1))
+    assert _outbox(out) == sorted(
+        [again.data_path.name, again.manifest_path.name,
+         again.manifest_path.name.replace(".json", ".jws")])
+    assert sorted(p.name for p in (out / "unrecorded").iterdir()) == sorted(
+        n.removeprefix(".").removesuffix(".part") for n in left)
+    (batch,) = batches.list_batches(hub_ctx.sessions, "ndrc")
+    assert (batch.batch_id, batch.from_seq, batch.to_seq) == (again.batch_id, 0, 2)
+    with hub_ctx.sessions() as s:
+        (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.action == "batch.unrecorded"))
+        assert entry.target == "ndrc"
+
+
+def test_a_recorded_batch_whose_manifest_was_not_named_is_completed_next_time(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kill between the commit and the manifest's name: the batch is recorded and
+    whole but for that name, which the partner's next export gives it first."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+
+    def killed(_self: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_files.Pending, "complete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+    monkeypatch.undo()
+    (first,) = batches.list_batches(hub_ctx.sessions, "ndrc")
+    manifest = out / f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}.manifest.json"
+    assert not manifest.exists()
+    _add(hub_ctx, 3, 1)
+    delta = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    assert manifest.exists()
+    assert hashlib.sha256(manifest.read_bytes()).hexdigest() == first.manifest_sha256
+    assert (delta.kind, delta.from_seq, delta.to_seq) == ("delta", 2, 3)
+    assert not (out / "unrecorded").exists()
+
+
+def test_a_held_batch_is_signed_again_when_released(
+        hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """It may wait longer than the key that signed it stays published: released after
+    that key is retired, it still verifies against the hub's JWKS."""
+    keys, out = KeyStore(hub_ctx.settings.instance_path), tmp_path / "out"
+    adapter = _adapter("ndrc", ReleaseGate(max_removed_share=0.2, max_added_share=1.0,
+                                           min_records=5))
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
+                 actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in (1, 2, 3):
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    held = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
+                        full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    old = keys.active().kid
+    assert invoke(runner, "keys", "rotate").exit_code == 0
+    assert invoke(runner, "keys", "retire", old, "--force").exit_code == 0
+    released = release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
+    assert released.signed_by == keys.active().kid != old
+    manifest = out / held.manifest_path.name
+    verify_detached(manifest.with_suffix(".jws").read_text(), manifest.read_bytes(),
+                    keys.jwks())
+    assert sorted(p.name for p in (out / "held").iterdir()) == []
+
+
+def test_a_release_killed_after_its_commit_is_completed_by_the_next_export(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    adapter = _adapter("ndrc", ReleaseGate(max_removed_share=0.2, max_added_share=1.0,
+                                           min_records=5))
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
+                 actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in (1, 2, 3):
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    held = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
+                        full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+
+    def killed(_self: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_files.Pending, "complete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
+    monkeypatch.undo()
+    manifest = out / held.manifest_path.name
+    assert not manifest.exists()  # released in the record, not yet whole in the outbox
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=False,
+                 actor=ACTOR, now=NOW + timedelta(minutes=2))
+    verify_detached(manifest.with_suffix(".jws").read_text(), manifest.read_bytes(),
+                    keys.jwks())
