@@ -212,12 +212,13 @@ def test_client_stops_when_the_hub_changes_what_it_sends(
     assert cursor.read_text().split()[1] != held.split()[1]
 
 
-def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRunner,
-                                         tmp_path: Path) -> None:
+def _limited_client(hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path,
+                    rate_limit: str, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The client paging one event a page from a hub that limits ndrc to ``rate_limit``."""
     _write_records(hub_ctx)
     instance = tmp_path / "limited-instance"
     (instance / "partners").mkdir(parents=True)
-    (instance / "partners" / "ndrc.toml").write_text('[api]\nrate_limit = "2/second"\n')
+    (instance / "partners" / "ndrc.toml").write_text(f'[api]\nrate_limit = "{rate_limit}"\n')
     settings = dataclasses.replace(hub_ctx.settings, instance_path=instance)
     limited = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
     pair = make_key("ndrc", "Ed25519")
@@ -226,9 +227,15 @@ def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRu
     assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
     out = tmp_path / "events.jsonl"
     with serving(limited) as url:
-        # One event a page: 6 requests against 2 a second.
         done = _run_client(url, "ndrc", pair.kid, tmp_path / "private.pem", out,
-                           tmp_path / "cursor", "--limit", "1")
+                           tmp_path / "cursor", "--limit", "1", *args)
+    return done, out
+
+
+def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRunner,
+                                         tmp_path: Path) -> None:
+    # One event a page: 6 requests against 2 a second.
+    done, out = _limited_client(hub_ctx, runner, tmp_path, "2/second")
     assert done.returncode == 0, done.stderr
     assert re.search(r"hub answered 429; retrying in [12] s", done.stderr), done.stderr
     assert [orjson.loads(line)["seq"] for line in out.read_bytes().splitlines()] == [
@@ -238,20 +245,7 @@ def test_client_waits_out_the_rate_limit(hub_ctx: HubContext, runner: FlaskCliRu
 
 def test_client_reports_a_long_wait_instead_of_sleeping_through_it(
         hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
-    _write_records(hub_ctx)
-    instance = tmp_path / "hourly-instance"
-    (instance / "partners").mkdir(parents=True)
-    (instance / "partners" / "ndrc.toml").write_text('[api]\nrate_limit = "2/hour"\n')
-    settings = dataclasses.replace(hub_ctx.settings, instance_path=instance)
-    limited = create_app(context=dataclasses.replace(hub_ctx, settings=settings))
-    pair = make_key("ndrc", "Ed25519")
-    (tmp_path / "public.pem").write_bytes(pair.public_pem)
-    (tmp_path / "private.pem").write_bytes(pair.private_pem)
-    assert invoke(runner, "partners", "add-key", "ndrc", tmp_path / "public.pem").exit_code == 0
-    out = tmp_path / "events.jsonl"
-    with serving(limited) as url:
-        stopped = _run_client(url, "ndrc", pair.kid, tmp_path / "private.pem", out,
-                              tmp_path / "cursor", "--limit", "1")
+    stopped, out = _limited_client(hub_ctx, runner, tmp_path, "2/hour")
     assert stopped.returncode == 1
     assert re.search(r"the hub asks to wait 3[0-9]{3} s: try again then", stopped.stderr), \
         stopped.stderr

@@ -555,13 +555,12 @@ def test_a_recorded_batch_whose_manifest_was_not_named_is_completed_next_time(
     assert not (out / "unrecorded").exists()
 
 
-def test_a_held_batch_is_signed_again_when_released(
-        hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
-    """It may wait longer than the key that signed it stays published: released after
-    that key is retired, it still verifies against the hub's JWKS."""
-    keys, out = KeyStore(hub_ctx.settings.instance_path), tmp_path / "out"
-    adapter = _adapter("ndrc", ReleaseGate(max_removed_share=0.2, max_added_share=1.0,
-                                           min_records=5))
+HOLD_30_PERCENT = ReleaseGate(max_removed_share=0.2, max_added_share=1.0, min_records=5)
+
+
+def _held_removal(hub_ctx: HubContext, keys: KeyStore, out: Path) -> batches.BatchResult:
+    """ndrc's full batch of 10 listings, then a delta removing 3 of them: held."""
+    adapter = _adapter("ndrc", HOLD_30_PERCENT)
     _add(hub_ctx, 1, 10)
     export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
                  actor=ACTOR, now=NOW)
@@ -570,6 +569,16 @@ def test_a_held_batch_is_signed_again_when_released(
             registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
     held = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
                         full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    assert held.status == "held"
+    return held
+
+
+def test_a_held_batch_is_signed_again_when_released(
+        hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """It may wait longer than the key that signed it stays published: released after
+    that key is retired, it still verifies against the hub's JWKS."""
+    keys, out = KeyStore(hub_ctx.settings.instance_path), tmp_path / "out"
+    held = _held_removal(hub_ctx, keys, out)
     old = keys.active().kid
     assert invoke(runner, "keys", "rotate").exit_code == 0
     assert invoke(runner, "keys", "retire", old, "--force").exit_code == 0
@@ -584,16 +593,8 @@ def test_a_held_batch_is_signed_again_when_released(
 def test_a_release_killed_after_its_commit_is_completed_by_the_next_export(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
-    adapter = _adapter("ndrc", ReleaseGate(max_removed_share=0.2, max_added_share=1.0,
-                                           min_records=5))
-    _add(hub_ctx, 1, 10)
-    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
-                 actor=ACTOR, now=NOW)
-    with session_scope(hub_ctx.sessions) as s:
-        for n in (1, 2, 3):
-            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
-    held = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
-                        full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    adapter = _adapter("ndrc", HOLD_30_PERCENT)
+    held = _held_removal(hub_ctx, keys, out)
 
     def killed(_self: Any) -> None:
         raise KeyboardInterrupt
