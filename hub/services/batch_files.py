@@ -25,7 +25,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from hub.core.manifest import new_batch_id
-from hub.db.models import PartnerBatch
+from hub.db.models import PartnerBatch, PartnerProgress
 from hub.errors import Conflict
 from hub.services import audit
 from hub.services.actors import Actor
@@ -111,10 +111,27 @@ def _stem_pattern(partner: str) -> re.Pattern[str]:
 def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
            now: datetime) -> None:
     """Finish or set aside what an interrupted export of ``partner`` left in ``out_dir``
-    (and its held folder). Run under the partner's export lock: no export of it is
-    writing meanwhile, so whatever is not whole is left over."""
+    (and its held folder), and in the folder of its last batch (an export to another
+    ``--out`` may be the one that was interrupted after its record). Run under the
+    partner's export lock: no export of it is writing meanwhile, so whatever is not
+    whole is left over."""
     stems = _stem_pattern(partner)
     unfinished = re.compile(rf"\.{re.escape(partner)}_(full|delta)_[0-9a-f]{{32}}\.")
+    outboxes = [out_dir]
+    progress = session.get(PartnerProgress, partner)
+    last = session.get(PartnerBatch, progress.last_batch_id) if progress and \
+        progress.last_batch_id else None
+    if last is not None and last.folder is not None:
+        folder = Path(last.folder)
+        outbox = folder.parent if folder.name == HELD_FOLDER else folder
+        if outbox != out_dir:
+            outboxes.append(outbox)
+    for outbox in outboxes:
+        _settle_outbox(session, partner, outbox, stems, unfinished, actor=actor, now=now)
+
+
+def _settle_outbox(session: Session, partner: str, out_dir: Path, stems: re.Pattern[str],
+                   unfinished: re.Pattern[str], *, actor: Actor, now: datetime) -> None:
     for folder in (out_dir, out_dir / HELD_FOLDER):
         if not folder.is_dir():
             continue

@@ -147,6 +147,9 @@ def export_batch(
     batches form one chain, never two from one parent.
     """
     now = now or datetime.now(UTC)
+    # Recorded as it is given, the folder must name the same place from any working
+    # directory: the next export settles it, a release moves files out of it.
+    out_dir = out_dir.absolute()
     with factory() as session:
         try:
             result, pending = _export_locked(session, engine, adapter, keys, out_dir=out_dir,
