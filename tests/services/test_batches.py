@@ -555,6 +555,24 @@ def test_a_recorded_batch_whose_manifest_was_not_named_is_completed_next_time(
     assert not (out / "unrecorded").exists()
 
 
+def test_an_interrupted_batch_is_completed_by_an_export_to_another_folder(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys, first_out, other = KeyStore(tmp_path / "instance"), tmp_path / "a", tmp_path / "b"
+    _add(hub_ctx, 1, 2)
+
+    def killed(_self: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_files.Pending, "complete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=first_out, full=True, actor=ACTOR, now=NOW)
+    monkeypatch.undo()
+    export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=other,
+                 full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    assert (first_out / f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}.manifest.json").exists()
+
+
 HOLD_30_PERCENT = ReleaseGate(max_removed_share=0.2, max_added_share=1.0, min_records=5)
 
 
