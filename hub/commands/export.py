@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import click
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
@@ -13,8 +14,13 @@ from hub.errors import HubError
 from hub.keystore import KeyStore
 from hub.services.batches import export_batch, list_batches, release_batch
 
+#: Exit status of an export whose batch the release gate held: written, not to be sent
+#: until an operator releases it, which a nightly job's monitor must see.
+HELD_EXIT: Final = 3
 
-@click.command("export", help="Write PARTNER's next batch (a delta, or a full snapshot).")
+
+@click.command("export", help="Write PARTNER's next batch (a delta, or a full snapshot). "
+               f"Exits {HELD_EXIT} when the release gate holds the batch for an operator.")
 @click.argument("partner")
 @click.option("--full", is_flag=True, help="A full snapshot instead of a delta.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -42,6 +48,7 @@ def export(partner: str, full: bool, out: Path | None) -> None:
     if result.held_reason:
         click.echo(f"HELD for review: {result.held_reason}. Release it with "
                    f"`hub batches release {result.batch_id}`.", err=True)
+        raise SystemExit(HELD_EXIT)
 
 
 batches = AppGroup("batches", help="Batches written for partners.")

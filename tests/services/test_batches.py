@@ -14,6 +14,7 @@ import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
+from hub.app import create_app
 from hub.config.partners import adapter_for, default_partners_dir, load_partners
 from hub.context import HubContext
 from hub.core.signing import verify_detached
@@ -627,3 +628,22 @@ def test_a_release_killed_after_its_commit_is_completed_by_the_next_export(
                  actor=ACTOR, now=NOW + timedelta(minutes=2))
     verify_detached(manifest.with_suffix(".jws").read_text(), manifest.read_bytes(),
                     keys.jwks())
+
+
+def test_an_export_the_gate_holds_exits_3(hub_ctx: HubContext, tmp_path: Path) -> None:
+    """Written, not to be sent: a nightly job's monitor sees it without reading stderr."""
+    instance = tmp_path / "gated"
+    (instance / "partners").mkdir(parents=True)
+    (instance / "partners" / "ndrc.toml").write_text(
+        "[release_gate]\nmax_removed_share = 0.2\nmin_records = 5\n")
+    settings = dataclasses.replace(hub_ctx.settings, instance_path=instance)
+    runner = create_app(context=dataclasses.replace(hub_ctx, settings=settings)
+                        ).test_cli_runner()
+    _add(hub_ctx, 1, 10)
+    assert invoke(runner, "export", "ndrc", "--out", tmp_path / "out").exit_code == 0
+    with session_scope(hub_ctx.sessions) as s:
+        for n in (1, 2, 3):
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    held = invoke(runner, "export", "ndrc", "--out", tmp_path / "out")
+    assert held.exit_code == 3
+    assert "HELD for review: would remove 3 of the 10" in held.stderr
