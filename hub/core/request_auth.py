@@ -136,6 +136,10 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
+#: One for every request, as PyJWT keeps its own: building one makes every algorithm.
+_JWS: Final = jwt.PyJWS()
+
+
 def _decode(token: str, key: KeyInfo) -> dict[str, Any]:
     # PyJWS, not PyJWT: the signature is verified first, on its own, so a payload that
     # is no JSON object is reported as that, not as a signature that failed. Times and
@@ -143,7 +147,7 @@ def _decode(token: str, key: KeyInfo) -> dict[str, Any]:
     try:
         jwk = jwt.PyJWK(dict(key.public_jwk), algorithm=key.algorithm)
         # The allow-list is the registered key's algorithm, never the token's header.
-        signed = jwt.PyJWS().decode_complete(token, jwk, algorithms=[key.algorithm])
+        signed = _JWS.decode_complete(token, jwk, algorithms=[key.algorithm])
     except InvalidSignatureError as exc:
         raise AuthError(f"signature: does not verify with key {key.kid!r}") from exc
     except PyJWTError as exc:
