@@ -5,10 +5,11 @@ crash at any point recoverable: the data file and the signature take their names
 before the record's commit, the manifest (whose presence means "this batch is
 whole", DESIGN.md §5) only after it. What an interrupted export leaves, its next
 export of the partner settles (:func:`settle`) before writing anything: a batch
-recorded but without its manifest gets it; files of a batch never recorded go to
-the outbox's ``unrecorded`` folder, where nothing takes them, and the audit log
-says so. A batch is therefore never both sent and unrecorded, nor recorded and
-lost.
+recorded but without its manifest gets it (rebuilt from the record if need be);
+files of a batch never recorded go, under their own names, to the outbox's
+``unrecorded`` folder, where nothing takes them, and the audit log says so; a
+recorded batch that cannot be made whole stops the partner's chain. A batch is
+therefore never both sent and unrecorded, nor recorded and lost.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.core.manifest import new_batch_id
-from hub.db.models import PartnerBatch, PartnerProgress
+from hub.core.manifest import FileEntry, build_manifest, manifest_bytes, new_batch_id
+from hub.db.models import PartnerBatch
 from hub.errors import Conflict
 from hub.services import audit
 from hub.services.actors import Actor
@@ -41,13 +43,22 @@ PART: Final = ".part"
 
 
 def publish(tmp: Path, path: Path) -> None:
-    """Give a written file its final name, refusing to replace a file already there."""
+    """Give a written file its final name, refusing to replace a file already there; a
+    name an earlier attempt already gave it (the same file, linked) counts as given."""
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise Conflict(f"{path} already exists: a batch of that name was written before; "
-                       "it is left as it is") from None
-    tmp.unlink()
+        if not _same_file(tmp, path):
+            raise Conflict(f"{path} already exists: a batch of that name was written "
+                           "before; it is left as it is") from None
+    tmp.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except FileNotFoundError:  # one of them moved on meanwhile
+        return False
 
 
 def part_of(path: Path) -> Path:
@@ -91,7 +102,9 @@ class Pending:
     leftover: list[Path] = field(default_factory=list)
 
     def complete(self) -> None:
-        publish(part_of(self.manifest), self.manifest)
+        part = part_of(self.manifest)
+        if part.exists() or not self.manifest.exists():  # else: settle() got there first
+            publish(part, self.manifest)
         sync_folder(self.manifest.parent)
         for path in self.leftover:
             path.unlink(missing_ok=True)
@@ -108,25 +121,31 @@ def _stem_pattern(partner: str) -> re.Pattern[str]:
     return re.compile(rf"\.?({re.escape(partner)}_(full|delta)_(\d+)-(\d+)_(\d{{8}}T\d{{6}}Z))\.")
 
 
+#: Batches a partner may still have to fetch and verify (not yet acknowledged).
+PENDING: Final = ("ready", "held", "released", "sent")
+
+
 def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
            now: datetime) -> None:
-    """Finish or set aside what an interrupted export of ``partner`` left in ``out_dir``
-    (and its held folder), and in the folder of its last batch (an export to another
-    ``--out`` may be the one that was interrupted after its record). Run under the
-    partner's export lock: no export of it is writing meanwhile, so whatever is not
-    whole is left over."""
+    """Finish or set aside what an interrupted export or release of ``partner`` left in
+    ``out_dir`` and in the folders of its batches not yet acknowledged (an export to
+    another ``--out`` may be the one that was interrupted after its record).
+
+    Run under the partner's export lock: no export of it is writing meanwhile, so
+    whatever is not whole is left over.
+
+    :raises Conflict: a recorded batch whose files cannot be made whole again: the
+        partner's chain stops there rather than go on past a batch it cannot have.
+    """
     stems = _stem_pattern(partner)
     unfinished = re.compile(rf"\.{re.escape(partner)}_(full|delta)_[0-9a-f]{{32}}\.")
-    outboxes = [out_dir]
-    progress = session.get(PartnerProgress, partner)
-    last = session.get(PartnerBatch, progress.last_batch_id) if progress and \
-        progress.last_batch_id else None
-    if last is not None and last.folder is not None:
-        folder = Path(last.folder)
-        outbox = folder.parent if folder.name == HELD_FOLDER else folder
-        if outbox != out_dir:
-            outboxes.append(outbox)
-    for outbox in outboxes:
+    outboxes = {out_dir}
+    for folder in session.scalars(select(PartnerBatch.folder).distinct().where(
+            PartnerBatch.partner == partner, PartnerBatch.status.in_(PENDING),
+            PartnerBatch.folder.is_not(None))):
+        path = Path(str(folder))
+        outboxes.add(path.parent if path.name == HELD_FOLDER else path)
+    for outbox in sorted(outboxes):
         _settle_outbox(session, partner, outbox, stems, unfinished, actor=actor, now=now)
 
 
@@ -135,8 +154,7 @@ def _settle_outbox(session: Session, partner: str, out_dir: Path, stems: re.Patt
     for folder in (out_dir, out_dir / HELD_FOLDER):
         if not folder.is_dir():
             continue
-        found: dict[re.Match[str], list[Path]] = {}
-        by_stem: dict[str, re.Match[str]] = {}
+        found: dict[str, tuple[re.Match[str], list[Path]]] = {}
         for path in folder.iterdir():
             if not path.is_file():
                 continue
@@ -144,9 +162,8 @@ def _settle_outbox(session: Session, partner: str, out_dir: Path, stems: re.Patt
                 path.unlink()  # a data file never finished: nothing names it
                 log.warning("removed %s, left by an export that did not finish", path)
             elif match := stems.match(path.name):
-                key = by_stem.setdefault(match[1], match)
-                found.setdefault(key, []).append(path)
-        for match, paths in found.items():
+                found.setdefault(match[1], (match, []))[1].append(path)
+        for match, paths in found.values():
             _settle_batch(session, partner, folder, out_dir, match, paths, actor=actor, now=now)
 
 
@@ -155,26 +172,76 @@ def _settle_batch(session: Session, partner: str, folder: Path, out_dir: Path,
                   now: datetime) -> None:
     stem, kind, from_seq, to_seq, stamp = match.groups()
     manifest = folder / f"{stem}.manifest.json"
-    if manifest.exists():
-        return  # whole
     created = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     batch_id = new_batch_id(partner, kind, int(from_seq), int(to_seq), created)
     batch = session.get(PartnerBatch, batch_id)
-    part = part_of(manifest)
-    if (batch is not None and batch.folder == str(folder) and part.exists()
-            and hashlib.sha256(part.read_bytes()).hexdigest() == batch.manifest_sha256):
-        Pending(manifest).complete()  # recorded: only the manifest's name was left to give
-        log.warning("batch %s: its manifest published, which its export could not do", batch_id)
+    if batch is not None and batch.folder != str(folder):
+        # Files of a batch recorded elsewhere: a release moving it on, or done with
+        # it. A copy is dropped only where the batch's own folder holds the same
+        # name (a manifest's part: the manifest); anything else it may still need.
+        home = Path(batch.folder or "")
+        for path in paths:
+            name = manifest.name if path.name == part_of(manifest).name else path.name
+            if (home / name).exists():
+                path.unlink()
         return
+    if manifest.exists():
+        return  # whole
     if batch is not None:
-        log.error("batch %s is recorded but its files in %s are not whole; left as they are",
-                  batch_id, folder)
+        _complete(batch, manifest)
         return
     aside = out_dir / UNRECORDED_FOLDER
     aside.mkdir(exist_ok=True)
-    for path in paths:
-        os.replace(path, aside / path.name.removeprefix(".").removesuffix(PART))
-    names = sorted(p.name for p in paths)
-    log.warning("batch %s was never recorded: its files %s moved to %s", batch_id, names, aside)
-    audit.record(session, actor=actor.name, action="batch.unrecorded", target=partner,
-                 detail={"batch_id": batch_id, "files": names, "moved_to": str(aside)}, at=now)
+    moved = [_set_aside(path, aside) for path in paths]
+    log.warning("batch %s was never recorded: its files %s moved to %s", batch_id, moved, aside)
+    # In a transaction of its own: the files have moved whether or not this export
+    # gets as far as its commit.
+    with Session(session.get_bind()) as own, own.begin():
+        audit.record(own, actor=actor.name, action="batch.unrecorded", target=partner,
+                     detail={"batch_id": batch_id, "files": moved, "moved_to": str(aside)},
+                     at=now)
+
+
+def _complete(batch: PartnerBatch, manifest: Path) -> None:
+    """A recorded batch without its manifest: its export (or release) stopped after the
+    commit. The manifest is its part, or rebuilt from the record; either way it must be
+    the bytes the record holds the digest of, beside a signature and the data."""
+    part = part_of(manifest)
+    body = part.read_bytes() if part.exists() else b""
+    if hashlib.sha256(body).hexdigest() != batch.manifest_sha256:
+        body = _rebuilt(batch)
+    folder = manifest.parent
+    whole = hashlib.sha256(body).hexdigest() == batch.manifest_sha256 and all(
+        (folder / name).exists()
+        for name in (*(f["name"] for f in batch.files), manifest.name.replace(".json", ".jws")))
+    if not whole:
+        raise Conflict(f"batch {batch.batch_id} is recorded but its files in {folder} are not "
+                       f"whole (its manifest or data is missing or changed): {batch.partner}'s "
+                       "batches stop here until they are restored from a backup")
+    if not part.exists() or part.read_bytes() != body:
+        part.unlink(missing_ok=True)
+        write_synced(part, body)
+    Pending(manifest).complete()
+    log.warning("batch %s: its manifest published, which its export could not do",
+                batch.batch_id)
+
+
+def _rebuilt(batch: PartnerBatch) -> bytes:
+    return manifest_bytes(build_manifest(
+        batch_id=batch.batch_id, partner=batch.partner, kind=batch.kind,
+        from_seq=batch.from_seq, to_seq=batch.to_seq,
+        previous_batch_id=batch.previous_batch_id,
+        created_at=batch.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        counts=batch.counts, files=[FileEntry(**f) for f in batch.files]))
+
+
+def _set_aside(path: Path, aside: Path) -> str:
+    """Move ``path`` into ``aside`` under its own name (numbered if that is taken)."""
+    target, n = aside / path.name, 1
+    while target.exists():
+        if _same_file(path, target):  # linked there by an earlier settle: drop this name
+            path.unlink()
+            return target.name
+        target, n = aside / f"{path.name}.{n}", n + 1
+    os.rename(path, target)
+    return target.name

@@ -9,18 +9,20 @@ releases it: a bad import must not wipe 44 partners' lists.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +47,7 @@ from hub.services.actors import Actor
 from hub.services.batch_files import (
     HELD_FOLDER,
     PART,
+    PENDING,
     Pending,
     part_of,
     publish,
@@ -150,7 +153,7 @@ def export_batch(
     # Recorded as it is given, the folder must name the same place from any working
     # directory: the next export settles it, a release moves files out of it.
     out_dir = out_dir.absolute()
-    with factory() as session:
+    with _one_process(engine, adapter.id), factory() as session:
         try:
             result, pending = _export_locked(session, engine, adapter, keys, out_dir=out_dir,
                                              full=full, actor=actor, now=now)
@@ -168,8 +171,26 @@ def export_batch(
                 raise
             log.warning("batch %s: the database committed it although its reply was lost",
                         result.batch_id)
-    pending.complete()
+        pending.complete()
     return result
+
+
+@contextmanager
+def _one_process(engine: Engine, partner: str) -> Iterator[None]:
+    """SQLite has no advisory lock (:func:`_export_lock`): exports and releases of one
+    partner in several processes take a lock file beside the database instead, held
+    until their files are named, so none settles another's files while it writes."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    lock = Path(database).with_name(f"{Path(database).name}.export-{partner}.lock")
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _recorded(factory: sessionmaker[Session], batch_id: str) -> bool:
@@ -360,7 +381,22 @@ def release_batch(
     partner's next export.
     """
     now = now or datetime.now(UTC)
+    with factory() as session:
+        engine = session.get_bind()
+        partner = session.scalar(select(PartnerBatch.partner)
+                                 .where(PartnerBatch.batch_id == batch_id))
+    if partner is None:
+        raise NotFound(f"no batch {batch_id}")
+    # The partner's export lock, as an export takes it: its settle() must not take the
+    # files this release is moving for leftovers.
+    with _one_process(cast(Engine, engine), partner):
+        return _release_locked(factory, batch_id, partner, keys, actor=actor, now=now)
+
+
+def _release_locked(factory: sessionmaker[Session], batch_id: str, partner: str,
+                    keys: KeyStore, *, actor: Actor, now: datetime) -> PartnerBatch:
     with session_scope(factory) as session:
+        _export_lock(session, partner)
         batch = session.get(PartnerBatch, batch_id, with_for_update=True)
         if batch is None:
             raise NotFound(f"no batch {batch_id}")
@@ -420,7 +456,9 @@ def _move_to_outbox(batch: PartnerBatch, keys: KeyStore, now: datetime) -> Pendi
         publish(source, target)
     manifest, kept = outbox / f"{stem}.manifest.json", held / f"{stem}.manifest.json"
     part = part_of(manifest)
-    body = next((p.read_bytes() for p in (kept, part) if p.exists()), None)
+    # The held manifest, or its part when the export stopped before naming it, or the
+    # outbox's part an earlier attempt of this release wrote.
+    body = next((p.read_bytes() for p in (kept, part_of(kept), part) if p.exists()), None)
     if body is None or hashlib.sha256(body).hexdigest() != batch.manifest_sha256:
         raise NotFound(f"{kept} is missing or not the manifest recorded: batch "
                        f"{batch.batch_id} cannot go out; export the partner again instead")
@@ -432,18 +470,18 @@ def _move_to_outbox(batch: PartnerBatch, keys: KeyStore, now: datetime) -> Pendi
     if not part.exists():
         write_synced(part, body)
     batch.folder, batch.signed_by = str(outbox), key.kid
-    return Pending(manifest, leftover=[kept])
-
-
-#: Batches a partner may still have to fetch and verify (not yet acknowledged).
-PENDING: Final = ("ready", "held", "released", "sent")
+    return Pending(manifest, leftover=[kept, part_of(kept)])
 
 
 def signed_and_pending(session: Session, kid: str) -> list[PartnerBatch]:
-    """Batches whose manifest ``kid`` signed that partners have not acknowledged: while
+    """Batches whose manifest ``kid`` signed (or an unrecorded key, before the hub kept
+    it) that partners have not acknowledged, by the batch or by a seq past it: while
     there are any, retiring the key leaves them unverifiable against the JWKS."""
+    acked = (select(PartnerProgress.acked_seq)
+             .where(PartnerProgress.partner == PartnerBatch.partner).scalar_subquery())
     return list(session.scalars(select(PartnerBatch).where(
-        PartnerBatch.signed_by == kid, PartnerBatch.status.in_(PENDING),
+        or_(PartnerBatch.signed_by == kid, PartnerBatch.signed_by.is_(None)),
+        PartnerBatch.status.in_(PENDING), PartnerBatch.to_seq > func.coalesce(acked, 0),
     ).order_by(PartnerBatch.created_at)))
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -520,8 +522,8 @@ def test_files_of_an_export_that_died_before_its_record_are_set_aside(
     assert _outbox(out) == sorted(
         [again.data_path.name, again.manifest_path.name,
          again.manifest_path.name.replace(".json", ".jws")])
-    assert sorted(p.name for p in (out / "unrecorded").iterdir()) == sorted(
-        n.removeprefix(".").removesuffix(".part") for n in left)
+    # Under their own names: the manifest's part is still no manifest a sync would take.
+    assert sorted(p.name for p in (out / "unrecorded").iterdir()) == left
     (batch,) = batches.list_batches(hub_ctx.sessions, "ndrc")
     assert (batch.batch_id, batch.from_seq, batch.to_seq) == (again.batch_id, 0, 2)
     with hub_ctx.sessions() as s:
@@ -647,3 +649,134 @@ def test_an_export_the_gate_holds_exits_3(hub_ctx: HubContext, tmp_path: Path) -
     held = invoke(runner, "export", "ndrc", "--out", tmp_path / "out")
     assert held.exit_code == 3
     assert "HELD for review: would remove 3 of the 10" in held.stderr
+
+
+def test_a_release_killed_between_link_and_unlink_can_be_run_again(
+        hub_ctx: HubContext, tmp_path: Path) -> None:
+    """The data file linked into the outbox, its held name not yet removed: the same
+    file under both names is a move already made, not a stranger in the way."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    held = _held_removal(hub_ctx, keys, out)
+    os.link(held.data_path, out / held.data_path.name)  # as the killed release left it
+    released = release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
+    assert released.status == "released"
+    assert (out / held.manifest_path.name).exists()
+    assert not held.data_path.exists()
+
+
+def test_a_held_batch_whose_export_stopped_after_its_record_can_be_released(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+
+    def killed(_self: Any) -> None:
+        raise KeyboardInterrupt
+
+    adapter = _adapter("ndrc", HOLD_30_PERCENT)
+    _add(hub_ctx, 1, 10)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
+                 actor=ACTOR, now=NOW)
+    with session_scope(hub_ctx.sessions) as s:
+        for n in (1, 2, 3):
+            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    monkeypatch.setattr(batch_files.Pending, "complete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
+                     full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
+    monkeypatch.undo()
+    held = next(b for b in batches.list_batches(hub_ctx.sessions, "ndrc") if b.status == "held")
+    release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
+    assert sorted(p.name for p in (out / "held").iterdir()) == []
+    assert [p.name for p in out.glob("ndrc_delta_*.manifest.json")]
+
+
+def test_a_key_may_retire_once_its_batches_are_acknowledged_by_seq(
+        hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    _add(hub_ctx, 1, 2)
+    assert invoke(runner, "export", "ndrc", "--full", "--out", tmp_path).exit_code == 0
+    _add(hub_ctx, 3, 1)
+    assert invoke(runner, "export", "ndrc", "--out", tmp_path).exit_code == 0
+    signer = KeyStore(hub_ctx.settings.instance_path).active().kid
+    assert invoke(runner, "keys", "rotate").exit_code == 0
+    assert invoke(runner, "keys", "retire", signer).exit_code == 1
+    with session_scope(hub_ctx.sessions) as s:
+        acknowledge(s, "ndrc", through_seq=3, now=NOW)  # past both batches
+    assert invoke(runner, "keys", "retire", signer).exit_code == 0
+
+
+@pytest.mark.parametrize("damage", ["manifest", "data"])
+def test_a_recorded_batch_without_its_manifest_is_rebuilt_or_stops_the_chain(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        damage: str) -> None:
+    """Its manifest part lost or damaged: rebuilt from the record (its digest says it is
+    the same). Its data changed: the partner's batches stop there, said plainly, rather
+    than chain on past a batch it cannot have."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+
+    def killed(_self: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_files.Pending, "complete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=out,
+                     full=True, actor=ACTOR, now=NOW)
+    monkeypatch.undo()
+    (first,) = batches.list_batches(hub_ctx.sessions, "ndrc")
+    stem = f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}"
+    if damage == "manifest":
+        (out / f".{stem}.manifest.json.part").write_bytes(b"{")
+    else:
+        (out / f"{stem}.jsonl").unlink()
+    _add(hub_ctx, 3, 1)
+    if damage == "data":
+        with pytest.raises(Conflict, match="are not whole"):
+            export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+        assert len(batches.list_batches(hub_ctx.sessions, "ndrc")) == 1
+        return
+    export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=out,
+                 full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    manifest = out / f"{stem}.manifest.json"
+    assert hashlib.sha256(manifest.read_bytes()).hexdigest() == first.manifest_sha256
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_two_exports_at_once_on_sqlite_wait_for_each_other(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite has no advisory lock: without the lock file, the second export's settle
+    took the first one's files, not yet named, for an interrupted export's."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=out,
+                 full=True, actor=ACTOR, now=NOW)
+    _add(hub_ctx, 3, 1)
+    original, writing = batch_files.write_synced, threading.Event()
+
+    def slow(path: Path, data: bytes) -> None:
+        if path.name.endswith(".manifest.json.part"):
+            writing.set()
+            time.sleep(1.0)  # a slow disk, just before the commit
+        original(path, data)
+
+    monkeypatch.setattr(batches, "write_synced", slow)
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert writing.wait(10)
+    second = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                          out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=2))
+    thread.join(10)
+    assert errors == []
+    recorded = batches.list_batches(hub_ctx.sessions, "ndrc")
+    assert [(b.from_seq, b.to_seq) for b in recorded] == [(0, 2), (2, 3), (3, 3)]
+    assert recorded[-1].batch_id == second.batch_id
+    assert len(list(out.glob("*.manifest.json"))) == 3
+    assert not (out / "unrecorded").exists()
