@@ -7,6 +7,8 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -531,6 +533,19 @@ def test_files_of_an_export_that_died_before_its_record_are_set_aside(
         assert entry.target == "ndrc"
 
 
+@contextmanager
+def killed_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The body's export or release dies between its commit and its manifest's name."""
+
+    def killed(_self: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_files.Pending, "complete", killed)
+    with pytest.raises(KeyboardInterrupt):
+        yield
+    monkeypatch.undo()
+
+
 def test_a_recorded_batch_whose_manifest_was_not_named_is_completed_next_time(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A kill between the commit and the manifest's name: the batch is recorded and
@@ -538,14 +553,9 @@ def test_a_recorded_batch_whose_manifest_was_not_named_is_completed_next_time(
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
     _add(hub_ctx, 1, 2)
 
-    def killed(_self: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(batch_files.Pending, "complete", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_commit(monkeypatch):
         export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
                      out_dir=out, full=True, actor=ACTOR, now=NOW)
-    monkeypatch.undo()
     (first,) = batches.list_batches(hub_ctx.sessions, "ndrc")
     manifest = out / f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}.manifest.json"
     assert not manifest.exists()
@@ -563,14 +573,9 @@ def test_an_interrupted_batch_is_completed_by_an_export_to_another_folder(
     keys, first_out, other = KeyStore(tmp_path / "instance"), tmp_path / "a", tmp_path / "b"
     _add(hub_ctx, 1, 2)
 
-    def killed(_self: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(batch_files.Pending, "complete", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_commit(monkeypatch):
         export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
                      out_dir=first_out, full=True, actor=ACTOR, now=NOW)
-    monkeypatch.undo()
     export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=other,
                  full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
     assert (first_out / f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}.manifest.json").exists()
@@ -617,13 +622,8 @@ def test_a_release_killed_after_its_commit_is_completed_by_the_next_export(
     adapter = _adapter("ndrc", HOLD_30_PERCENT)
     held = _held_removal(hub_ctx, keys, out)
 
-    def killed(_self: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(batch_files.Pending, "complete", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_commit(monkeypatch):
         release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
-    monkeypatch.undo()
     manifest = out / held.manifest_path.name
     assert not manifest.exists()  # released in the record, not yet whole in the outbox
     export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=False,
@@ -668,9 +668,6 @@ def test_a_held_batch_whose_export_stopped_after_its_record_can_be_released(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
 
-    def killed(_self: Any) -> None:
-        raise KeyboardInterrupt
-
     adapter = _adapter("ndrc", HOLD_30_PERCENT)
     _add(hub_ctx, 1, 10)
     export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
@@ -678,11 +675,9 @@ def test_a_held_batch_whose_export_stopped_after_its_record_can_be_released(
     with session_scope(hub_ctx.sessions) as s:
         for n in (1, 2, 3):
             registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
-    monkeypatch.setattr(batch_files.Pending, "complete", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_commit(monkeypatch):
         export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
                      full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
-    monkeypatch.undo()
     held = next(b for b in batches.list_batches(hub_ctx.sessions, "ndrc") if b.status == "held")
     release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
     assert sorted(p.name for p in (out / "held").iterdir()) == []
@@ -713,14 +708,9 @@ def test_a_recorded_batch_without_its_manifest_is_rebuilt_or_stops_the_chain(
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
     _add(hub_ctx, 1, 2)
 
-    def killed(_self: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(batch_files.Pending, "complete", killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_commit(monkeypatch):
         export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=out,
                      full=True, actor=ACTOR, now=NOW)
-    monkeypatch.undo()
     (first,) = batches.list_batches(hub_ctx.sessions, "ndrc")
     stem = f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}"
     if damage == "manifest":
