@@ -584,8 +584,8 @@ def test_an_interrupted_batch_is_completed_by_an_export_to_another_folder(
 HOLD_30_PERCENT = ReleaseGate(max_removed_share=0.2, max_added_share=1.0, min_records=5)
 
 
-def _held_removal(hub_ctx: HubContext, keys: KeyStore, out: Path) -> batches.BatchResult:
-    """ndrc's full batch of 10 listings, then a delta removing 3 of them: held."""
+def _about_to_hold(hub_ctx: HubContext, keys: KeyStore, out: Path) -> PartnerAdapter:
+    """ndrc's full batch of 10 listings, then 3 of them removed: its next batch is held."""
     adapter = _adapter("ndrc", HOLD_30_PERCENT)
     _add(hub_ctx, 1, 10)
     export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
@@ -593,6 +593,11 @@ def _held_removal(hub_ctx: HubContext, keys: KeyStore, out: Path) -> batches.Bat
     with session_scope(hub_ctx.sessions) as s:
         for n in (1, 2, 3):
             registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    return adapter
+
+
+def _held_removal(hub_ctx: HubContext, keys: KeyStore, out: Path) -> batches.BatchResult:
+    adapter = _about_to_hold(hub_ctx, keys, out)
     held = export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
                         full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
     assert held.status == "held"
@@ -667,14 +672,7 @@ def test_a_release_killed_between_link_and_unlink_can_be_run_again(
 def test_a_held_batch_whose_export_stopped_after_its_record_can_be_released(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
-
-    adapter = _adapter("ndrc", HOLD_30_PERCENT)
-    _add(hub_ctx, 1, 10)
-    export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out, full=True,
-                 actor=ACTOR, now=NOW)
-    with session_scope(hub_ctx.sessions) as s:
-        for n in (1, 2, 3):
-            registry.remove_listing(s, f"L-B-{n:05d}", reason="performed", actor=ACTOR, now=NOW)
+    adapter = _about_to_hold(hub_ctx, keys, out)
     with killed_after_commit(monkeypatch):
         export_batch(hub_ctx.engine, hub_ctx.sessions, adapter, keys, out_dir=out,
                      full=False, actor=ACTOR, now=NOW + timedelta(minutes=1))
