@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hub.db.models import PartnerBatch, PartnerProgress
@@ -37,13 +38,16 @@ def acknowledge(session: Session, partner: str, *, through_seq: int | None = Non
     if through_seq > top:
         raise Conflict(f"through_seq {through_seq} is beyond the high-water mark {top}")
     progress = locked_progress(session, partner)
+    # A partner that holds everything through a seq holds every batch ending there or
+    # before, whichever way it said so (a later batch's id, a seq from /changes). A held
+    # batch stays held: it was never sent, and its release is still an operator's.
+    session.execute(update(PartnerBatch).where(
+        PartnerBatch.partner == partner, PartnerBatch.to_seq <= through_seq,
+        PartnerBatch.status.in_(("ready", "released", "sent")),
+    ).values(status="acknowledged"))
     if through_seq > progress.acked_seq:
         before = progress.acked_seq
         progress.acked_seq = through_seq
-        if batch_id is not None:
-            batch = session.get(PartnerBatch, batch_id)
-            if batch is not None and batch.status in ("ready", "released", "sent"):
-                batch.status = "acknowledged"
         session.flush()
         audit.record(session, actor=f"partner:{partner}", action="partner.ack", target=partner,
                      detail={"from": before, "to": through_seq, "batch_id": batch_id}, at=now)

@@ -768,3 +768,22 @@ def test_two_exports_at_once_on_sqlite_wait_for_each_other(
     assert recorded[-1].batch_id == second.batch_id
     assert len(list(out.glob("*.manifest.json"))) == 3
     assert not (out / "unrecorded").exists()
+
+
+def test_an_ack_covers_every_batch_it_reaches_but_not_a_held_one(
+        hub_ctx: HubContext, tmp_path: Path) -> None:
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    held = _held_removal(hub_ctx, keys, out)
+    _add(hub_ctx, 20, 1)
+    later = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    with session_scope(hub_ctx.sessions) as s:
+        acknowledge(s, "ndrc", through_seq=held.to_seq, now=NOW)
+    statuses = [b.status for b in batches.list_batches(hub_ctx.sessions, "ndrc")]
+    assert statuses == ["acknowledged", "held", "held"]  # the later one follows the held
+    assert later.status == "held"
+    release_batch(hub_ctx.sessions, held.batch_id, keys, actor=ACTOR)
+    with session_scope(hub_ctx.sessions) as s:
+        acknowledge(s, "ndrc", batch_id=later.batch_id, now=NOW)  # the last covers both
+    assert [b.status for b in batches.list_batches(hub_ctx.sessions, "ndrc")] == [
+        "acknowledged"] * 3
