@@ -252,20 +252,30 @@ def _int(value: object, field: str, p: Problems) -> int | None:
     return None
 
 
+#: No date the register holds (a birth, a filing, a decision) is older: an earlier one
+#: is a typing slip (0024-05-01 for 2024-05-01) that no later rule would catch.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+
+
 def _date(value: object, field: str, p: Problems, *, required: bool = False) -> date | None:
     if type(value) is str:
         text = value if len(value) == 10 else value.strip()
         if len(text) == 10 and text[4] == "-" and text[7] == "-":
             try:
-                return date.fromisoformat(text)
+                value = date.fromisoformat(text)
             except ValueError:
                 _bad(p, field, f"{text} is not a real date")
                 return None
-        if text:
+        elif text:
             _bad(p, field, f"must be a date written YYYY-MM-DD, got {text!r}")
             return None
-        value = None
+        else:
+            value = None
     if type(value) is date:
+        if value < EARLIEST_DATE:
+            _bad(p, field, f"{value.isoformat()} is before {EARLIEST_DATE.year}: no date of "
+                 "the register is (a mistyped year?)")
+            return None
         return value
     if value is None:
         if required:

@@ -159,6 +159,15 @@ def test_every_problem_is_reported_at_once() -> None:
     }
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("filed_on", "0024-02-10"), ("decided_on", "0001-01-01"), ("listed_on", "1899-12-31"),
+])
+def test_a_date_before_1900_is_a_mistyped_year(field: str, value: str) -> None:
+    found = refused(person_listing(**{field: value}))
+    assert found[field] == f"{value} is before 1900: no date of the register is " \
+        "(a mistyped year?)"
+
+
 def test_not_a_mapping() -> None:
     with pytest.raises(InvalidRecord) as exc:
         validate_listing(["a list"], today=TODAY)  # type: ignore[arg-type]
