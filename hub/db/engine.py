@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
-    DBAPIError,
     NoSuchModuleError,
     OperationalError,
     ProgrammingError,
@@ -53,8 +52,7 @@ def explain_failure(exc: BaseException, url: str) -> str | None:
     None for anything else (a bug shows its traceback)."""
     if isinstance(exc, NoSuchModuleError | ArgumentError):
         return f"HUB_DATABASE_URL: not a database URL this hub can use ({exc})"
-    if not isinstance(exc, DBAPIError) or not isinstance(exc, OperationalError
-                                                          | ProgrammingError):
+    if not isinstance(exc, OperationalError | ProgrammingError):
         return None
     where = make_url(url).render_as_string(hide_password=True)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import PartnerBatch, PartnerProgress
 from hub.errors import Conflict, NotFound
 from hub.services import audit
+from hub.services.batch_files import UNACKNOWLEDGED
 from hub.services.feed import high_water
 from hub.services.progress import locked_progress
 
@@ -43,7 +44,7 @@ def acknowledge(session: Session, partner: str, *, through_seq: int | None = Non
     # batch stays held: it was never sent, and its release is still an operator's.
     session.execute(update(PartnerBatch).where(
         PartnerBatch.partner == partner, PartnerBatch.to_seq <= through_seq,
-        PartnerBatch.status.in_(("ready", "released", "sent")),
+        PartnerBatch.status.in_(UNACKNOWLEDGED),
     ).values(status="acknowledged"))
     if through_seq > progress.acked_seq:
         before = progress.acked_seq

@@ -121,8 +121,10 @@ def _stem_pattern(partner: str) -> re.Pattern[str]:
     return re.compile(rf"\.?({re.escape(partner)}_(full|delta)_(\d+)-(\d+)_(\d{{8}}T\d{{6}}Z))\.")
 
 
-#: Batches a partner may still have to fetch and verify (not yet acknowledged).
-PENDING: Final = ("ready", "held", "released", "sent")
+#: Batches out (or free to go out) and not yet acknowledged: an ack can cover them.
+UNACKNOWLEDGED: Final = ("ready", "released", "sent")
+#: Batches a partner may still have to fetch and verify: those, and held ones.
+PENDING: Final = (*UNACKNOWLEDGED, "held")
 
 
 def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
