@@ -83,8 +83,9 @@ def _json_date(expr: str) -> str:
     return f"coalesce('\"' || to_char({expr}, 'YYYY-MM-DD') || '\"', 'null')"
 
 
-def json_exemptions_by_order(by_person: bool) -> str:
-    """Active exemptions as compact JSON text, one row per order (and person)."""
+def json_exemptions_by_order(by_person: bool, wanted: str = "") -> str:
+    """Active exemptions as compact JSON text, one row per order (and person);
+    ``wanted``: further `` AND`` conditions on ``e``."""
     item = ("'{\"id\":' || e.id || ',\"person\":' || to_json(e.person)::text"
             " || ',\"categories\":' || " + compact("e.categories")
             + " || ',\"from\":\"' || to_char(e.from_date, 'YYYY-MM-DD')"
@@ -92,7 +93,7 @@ def json_exemptions_by_order(by_person: bool) -> str:
             " || '\",\"reason\":' || to_json(e.reason)::text || ',\"status\":\"active\"}'")
     keys = "e.order_id, e.person" if by_person else "e.order_id"
     return (f"SELECT {keys}, '[' || string_agg({item}, ',' ORDER BY e.id) || ']' AS j "
-            f"FROM exemptions e WHERE e.status = 'active' GROUP BY {keys}")
+            f"FROM exemptions e WHERE e.status = 'active'{wanted} GROUP BY {keys}")
 
 
 JSON_BOUND_PERSONS_BY_ORDER: Final = (
@@ -164,8 +165,9 @@ class Format(Protocol):
         writes them (NULL for none)."""
         ...
 
-    def exemptions_by_order(self, by_person: bool) -> str:
-        """A SELECT of ``order_id`` (and ``person``) and ``j``, the active exemptions."""
+    def exemptions_by_order(self, by_person: bool, wanted: str = "") -> str:
+        """A SELECT of ``order_id`` (and ``person``) and ``j``, the active exemptions
+        (``wanted``: further `` AND`` conditions on ``e``)."""
         ...
 
     def inner(self, value: Value, labels: Mapping[str, str] | None) -> str:
@@ -199,8 +201,8 @@ class _JsonAggregates:
     def bound_persons_by_order(self) -> str:
         return JSON_BOUND_PERSONS_BY_ORDER
 
-    def exemptions_by_order(self, by_person: bool) -> str:
-        return json_exemptions_by_order(by_person)
+    def exemptions_by_order(self, by_person: bool, wanted: str = "") -> str:
+        return json_exemptions_by_order(by_person, wanted)
 
 
 class JsonlFormat(_JsonAggregates):
@@ -480,7 +482,7 @@ class XmlFormat:
         return (f"SELECT b.order_id, string_agg({item}, '' ORDER BY b.position) AS j "
                 "FROM bound_persons b GROUP BY b.order_id")
 
-    def exemptions_by_order(self, by_person: bool) -> str:
+    def exemptions_by_order(self, by_person: bool, wanted: str = "") -> str:
         n, items = self.dialect.names, self.dialect.items
         tag, category = items.get("exemptions"), items.get("exemptions.categories")
         categories = (f"(SELECT coalesce(string_agg('<{category}>' || {_x('c.v')} || "
@@ -632,15 +634,16 @@ def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
-def _wanted(categories: frozenset[str] | None) -> str:
-    """The category filter of orders. In text without a backslash a code can only be
-    a whole element ``"C1"``; other text is read as JSON."""
+def _wanted(categories: frozenset[str] | None, column: str = "r.categories") -> str:
+    """The category filter of orders (or, by ``column``, of exemptions): the list
+    holds one of ``categories``. In text without a backslash a code can only be a
+    whole element ``"C1"``; other text is read as JSON."""
     if categories is None:
         return ""
-    t = "r.categories::text"
+    t = f"{column}::text"
     found = " OR ".join(f"strpos({t}, {literal(orjson.dumps(c).decode())}) > 0"
                         for c in sorted(categories))
-    exact = (f"EXISTS (SELECT 1 FROM json_array_elements_text(r.categories) c "
+    exact = (f"EXISTS (SELECT 1 FROM json_array_elements_text({column}) c "
              f"WHERE c IN {_in(sorted(categories))})")
     return f" AND CASE WHEN strpos({t}, '\\') = 0 THEN ({found}) ELSE {exact} END"
 
@@ -692,13 +695,15 @@ def restriction_query(fmt: Format, scope: Scope, keys: KeyRange = ALL_KEYS) -> s
     ``n`` numbers them by key, an expanded order's persons in their bound order)."""
     fields, labels, subjects = scope.fields, scope.labels, scope.subjects
     wanted = _wanted(scope.categories) + _range("r.order_id", keys)
+    # As PartnerAdapter.project: only liftings of a category the partner enforces.
+    exempted = _wanted(scope.categories, "e.categories")
     direct = [_restriction_value(fmt, f) for f in fields]
     joins = fmt.label_joins(direct, labels)
     if "bound_persons" in fields:
         joins += (f" LEFT JOIN ({_ranged(fmt.bound_persons_by_order(), keys)}) bp "
                   "ON bp.order_id = r.order_id")
     if "exemptions" in fields:
-        joins += (f" LEFT JOIN ({_ranged(fmt.exemptions_by_order(False), keys)}) ex "
+        joins += (f" LEFT JOIN ({_ranged(fmt.exemptions_by_order(False, exempted), keys)}) ex "
                   "ON ex.order_id = r.order_id")
     where = f" WHERE r.status = 'active' AND r.subject_type IN {_in(subjects)}{wanted}"
     if "person" not in subjects or "organisation" in subjects:
@@ -710,7 +715,7 @@ def restriction_query(fmt: Format, scope: Scope, keys: KeyRange = ALL_KEYS) -> s
     shape = _shape(direct, expanded)
     ex_joins = fmt.label_joins(expanded, labels)
     if "exemptions" in fields:
-        ex_joins += (f" LEFT JOIN ({_ranged(fmt.exemptions_by_order(True), keys)}) ex "
+        ex_joins += (f" LEFT JOIN ({_ranged(fmt.exemptions_by_order(True, exempted), keys)}) ex "
                      "ON ex.order_id = r.order_id AND ex.person = b.id_number")
     union = (
         f"SELECT r.order_id AS k, 0 AS p, {_columns(fmt, direct, labels, shape)} "

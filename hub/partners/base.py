@@ -58,6 +58,14 @@ class PartnerAdapter:
                 state["categories"]):
             return []
         rows = project(kind, state, self.config.scope)
+        if wanted is not None:
+            # A lifting of categories the partner does not enforce is none of its
+            # business (an airline learns nothing of a rail-only lifting, nor its
+            # reason), and an airline must not read "has an exemption" as "may fly".
+            for row in rows:
+                if exemptions := row.get("exemptions"):
+                    row["exemptions"] = [e for e in exemptions
+                                         if wanted.intersection(e["categories"])]
         for field, labels in self._labels:
             for row in rows:
                 if codes := row.get(field):
@@ -77,6 +85,10 @@ class PartnerAdapter:
             "columns": dict(self.column_names),
             "labels": {f: dict(labels) for f, labels in self.code_labels.items()},
         }
+        if self.restriction_categories is not None and "exemptions" in self.fields:
+            # Since exemptions are kept to those categories: a list sent before holds
+            # others, which no delta withdraws.
+            shape["exemption_categories"] = sorted(self.restriction_categories)
         if self.config.format == "xml":  # the vocabulary reshapes XML partners only
             shape["xml"] = [dialect.namespace, dialect.root, dialect.record, dialect.schema,
                             dict(dialect.elements), dict(dialect.items), dict(dialect.names)]

@@ -79,6 +79,23 @@ def test_exemptions_reach_only_flight_and_rail(adapters: dict[str, PartnerAdapte
     assert any(r["exemptions"] for r in adapters["travelsky"].project("restriction", order))
 
 
+def test_a_lifting_of_categories_a_partner_does_not_enforce_never_reaches_it(
+    adapters: dict[str, PartnerAdapter],
+) -> None:
+    """An airline shown a high-speed-rail lifting learns a person's illness it cannot
+    act on, and might read "has an exemption" as "may fly"."""
+    rail_only = {**EXEMPTION, "id": 2, "categories": ["C9"], "reason": "funeral"}
+    order = _order(org_restriction(), [EXEMPTION, rail_only])
+    [airline] = adapters["travelsky"].project("restriction", order)
+    assert airline["exemptions"] == [EXEMPTION]
+    assert "funeral" not in repr(airline)
+    [rail] = adapters["railway"].project("restriction", order)
+    assert rail["exemptions"] == [EXEMPTION, rail_only]
+    # A partner that enforces no consumption measure of its own sees every lifting.
+    [platform] = adapters["ndrc"].project("restriction", order)
+    assert len(platform["exemptions"]) == 2
+
+
 def test_released_person_and_withdrawn_rows(adapters: dict[str, PartnerAdapter]) -> None:
     order = _order(org_restriction())
     order["bound_persons"][0]["released_on"] = "2026-11-25"

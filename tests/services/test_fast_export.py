@@ -82,6 +82,13 @@ def _tricky_world(ctx: HubContext) -> None:
                 "person": "110105198503150019", "categories": ["C1"],
                 "from": today.isoformat(), "until": (today + timedelta(days=days)).isoformat(),
                 "reason": "illness"}, actor=ACTOR, now=NOW)
+        # Liftings of rail alone: an airline gets neither (nor their reasons).
+        for order, person in (("R-TP-5", "110105198503150019"),
+                              ("R-TO-5", "320102197907040241")):
+            registry.grant_exemption(s, order, {
+                "person": person, "categories": ["C9"], "from": today.isoformat(),
+                "until": (today + timedelta(days=5)).isoformat(), "reason": "funeral"},
+                actor=ACTOR, now=NOW)
     from hub.services.expiry import run_expiry
 
     run_expiry(ctx.sessions, now=NOW + timedelta(days=2))  # ends R-TP-4's exemption
