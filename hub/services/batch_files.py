@@ -128,7 +128,7 @@ PENDING: Final = (*UNACKNOWLEDGED, "held")
 
 
 def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
-           now: datetime) -> None:
+           now: datetime) -> datetime | None:
     """Finish or set aside what an interrupted export or release of ``partner`` left in
     ``out_dir`` and in the folders of its batches not yet acknowledged (an export to
     another ``--out`` may be the one that was interrupted after its record).
@@ -136,6 +136,9 @@ def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
     Run under the partner's export lock: no export of it is writing meanwhile, so
     whatever is not whole is left over.
 
+    :returns: the latest creation time of a batch whose files were set aside as never
+        recorded (None: none was): the next batch must be named after it, not take
+        its id and names within the same second.
     :raises Conflict: a recorded batch whose files cannot be made whole again: the
         partner's chain stops there rather than go on past a batch it cannot have.
     """
@@ -147,12 +150,15 @@ def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
             PartnerBatch.folder.is_not(None))):
         path = Path(str(folder))
         outboxes.add(path.parent if path.name == HELD_FOLDER else path)
-    for outbox in sorted(outboxes):
-        _settle_outbox(session, partner, outbox, stems, unfinished, actor=actor, now=now)
+    aside = [_settle_outbox(session, partner, outbox, stems, unfinished, actor=actor, now=now)
+             for outbox in sorted(outboxes)]
+    return max((t for t in aside if t is not None), default=None)
 
 
 def _settle_outbox(session: Session, partner: str, out_dir: Path, stems: re.Pattern[str],
-                   unfinished: re.Pattern[str], *, actor: Actor, now: datetime) -> None:
+                   unfinished: re.Pattern[str], *, actor: Actor,
+                   now: datetime) -> datetime | None:
+    latest: datetime | None = None
     for folder in (out_dir, out_dir / HELD_FOLDER):
         if not folder.is_dir():
             continue
@@ -166,12 +172,17 @@ def _settle_outbox(session: Session, partner: str, out_dir: Path, stems: re.Patt
             elif match := stems.match(path.name):
                 found.setdefault(match[1], (match, []))[1].append(path)
         for match, paths in found.values():
-            _settle_batch(session, partner, folder, out_dir, match, paths, actor=actor, now=now)
+            aside = _settle_batch(session, partner, folder, out_dir, match, paths, actor=actor,
+                                  now=now)
+            if aside is not None and (latest is None or aside > latest):
+                latest = aside
+    return latest
 
 
 def _settle_batch(session: Session, partner: str, folder: Path, out_dir: Path,
                   match: re.Match[str], paths: list[Path], *, actor: Actor,
-                  now: datetime) -> None:
+                  now: datetime) -> datetime | None:
+    """Make one batch's files whole, or set them aside; its creation time when set aside."""
     stem, kind, from_seq, to_seq, stamp = match.groups()
     manifest = folder / f"{stem}.manifest.json"
     created = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
@@ -186,12 +197,12 @@ def _settle_batch(session: Session, partner: str, folder: Path, out_dir: Path,
             name = manifest.name if path.name == part_of(manifest).name else path.name
             if (home / name).exists():
                 path.unlink()
-        return
+        return None
     if manifest.exists():
-        return  # whole
+        return None  # whole
     if batch is not None:
         _complete(batch, manifest)
-        return
+        return None
     aside = out_dir / UNRECORDED_FOLDER
     aside.mkdir(exist_ok=True)
     moved = [_set_aside(path, aside) for path in paths]
@@ -202,6 +213,7 @@ def _settle_batch(session: Session, partner: str, folder: Path, out_dir: Path,
         audit.record(own, actor=actor.name, action="batch.unrecorded", target=partner,
                      detail={"batch_id": batch_id, "files": moved, "moved_to": str(aside)},
                      at=now)
+    return created
 
 
 def _complete(batch: PartnerBatch, manifest: Path) -> None:

@@ -207,8 +207,10 @@ def _export_lock(session: Session, partner: str) -> None:
                         {"key": f"hub.export:{partner}"})
 
 
-def _after_last_batch(session: Session, partner: str, now: datetime) -> datetime:
-    """``now``, or the second after the partner's last batch when that is later.
+def _after_last_batch(session: Session, partner: str, now: datetime,
+                      set_aside: datetime | None = None) -> datetime:
+    """``now``, or the second after the partner's last batch (or after the batch
+    ``settle`` has just ``set_aside`` as never recorded) when that is later.
 
     A batch's name and id hold its creation time to the second: a second batch of the
     same range within the same second (two empty deltas, say) would take the first
@@ -216,6 +218,8 @@ def _after_last_batch(session: Session, partner: str, now: datetime) -> datetime
     waiting for the next second (when the clock has not got there yet) is enough."""
     last = session.scalar(select(func.max(PartnerBatch.created_at))
                           .where(PartnerBatch.partner == partner))
+    if set_aside is not None and (last is None or set_aside > last):
+        last = set_aside
     if last is None or last.replace(microsecond=0) < now.replace(microsecond=0):
         return now
     later = last.replace(microsecond=0) + timedelta(seconds=1)
@@ -230,8 +234,8 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
                    now: datetime) -> tuple[BatchResult, Pending]:
     partner = adapter.id
     _export_lock(session, partner)
-    settle(session, partner, out_dir, actor=actor, now=now)
-    now = _after_last_batch(session, partner, now)
+    set_aside = settle(session, partner, out_dir, actor=actor, now=now)
+    now = _after_last_batch(session, partner, now, set_aside)
     before = session.get(PartnerProgress, partner)
     previous = before.last_batch_id if before else None
     held_before = before.records if before else 0

@@ -533,6 +533,34 @@ def test_files_of_an_export_that_died_before_its_record_are_set_aside(
         assert entry.target == "ndrc"
 
 
+def test_a_batch_set_aside_in_the_same_second_never_shares_its_id(
+        hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export run again within the second of the one that died: its batch takes
+    the next second, so the set-aside files and the audit's ``batch.unrecorded`` name
+    another batch than the one recorded (two different files under one id otherwise)."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    _lost_reply(monkeypatch, committed=False)
+
+    def unreadable(*_args: Any) -> bool:
+        raise ConnectionError("the database is gone")
+
+    monkeypatch.setattr(batches, "_recorded", unreadable)
+    with pytest.raises(ConnectionError):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+    monkeypatch.undo()
+    again = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=True, actor=ACTOR, now=NOW)
+    with hub_ctx.sessions() as s:
+        (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.action == "batch.unrecorded"))
+    assert entry.detail["batch_id"] != again.batch_id
+    aside = {p.name for p in (out / "unrecorded").iterdir()}
+    assert again.data_path.name not in aside
+    assert again.manifest_path.name.replace(".manifest.json", "") not in {
+        n.split(".")[0] for n in aside}
+
+
 @contextmanager
 def killed_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The body's export or release dies between its commit and its manifest's name."""
