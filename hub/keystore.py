@@ -78,6 +78,15 @@ class KeyStore:
                 return SigningKey(entry.kid, self._load(entry.kid))
         raise ConfigError(f"no active signing key in {self.path}; run `hub keys rotate`")
 
+    def signing_key(self, kid: str) -> SigningKey:
+        """A key not yet retired, active or not (to sign again what it signed).
+
+        :raises ConfigError: no such key, or retired (its private key is gone).
+        """
+        if not any(e.kid == kid and e.state != "retired" for e in self.entries()):
+            raise ConfigError(f"no signing key {kid} in {self.path} (retired or never made)")
+        return SigningKey(kid, self._load(kid))
+
     def ensure_active(self, now: datetime) -> SigningKey:
         """The active key, made first if this instance has none (a fresh install)."""
         if any(e.state == "active" for e in self.entries()):

@@ -7,9 +7,12 @@ whole", DESIGN.md §5) only after it. What an interrupted export leaves, its nex
 export of the partner settles (:func:`settle`) before writing anything: a batch
 recorded but without its manifest gets it (rebuilt from the record if need be);
 files of a batch never recorded go, under their own names, to the outbox's
-``unrecorded`` folder, where nothing takes them, and the audit log says so; a
-recorded batch that cannot be made whole stops the partner's chain. A batch is
-therefore never both sent and unrecorded, nor recorded and lost.
+``unrecorded`` folder, where nothing takes them, and the audit log says so. A
+recorded batch not yet acknowledged whose data file or signature has gone since
+(deleted by hand, a disk restored from an older backup) gets them again from the
+change log and the keyring (:mod:`hub.services.batch_rebuild`), audited; one that
+cannot be made whole stops the partner's chain. A batch is therefore never both
+sent and unrecorded, nor recorded and lost.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +30,20 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.core.manifest import FileEntry, build_manifest, manifest_bytes, new_batch_id
+from hub.core.manifest import (
+    FileEntry,
+    batch_file_stem,
+    build_manifest,
+    manifest_bytes,
+    new_batch_id,
+)
 from hub.db.models import PartnerBatch
 from hub.errors import Conflict
+from hub.keystore import KeyStore
+from hub.partners.base import PartnerAdapter
 from hub.services import audit
 from hub.services.actors import Actor
+from hub.services.batch_rebuild import data_again, signature_again
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +140,12 @@ UNACKNOWLEDGED: Final = ("ready", "released", "sent")
 PENDING: Final = (*UNACKNOWLEDGED, "held")
 
 
-def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
-           now: datetime) -> datetime | None:
-    """Finish or set aside what an interrupted export or release of ``partner`` left in
-    ``out_dir`` and in the folders of its batches not yet acknowledged (an export to
-    another ``--out`` may be the one that was interrupted after its record).
+def settle(session: Session, adapter: PartnerAdapter, keys: KeyStore, out_dir: Path, *,
+           actor: Actor, now: datetime) -> datetime | None:
+    """Finish or set aside what an interrupted export or release of the adapter's
+    partner left in ``out_dir`` and in the folders of its batches not yet acknowledged
+    (an export to another ``--out`` may be the one that was interrupted after its
+    record); then make each of those batches whole.
 
     Run under the partner's export lock: no export of it is writing meanwhile, so
     whatever is not whole is left over.
@@ -142,6 +156,7 @@ def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
     :raises Conflict: a recorded batch whose files cannot be made whole again: the
         partner's chain stops there rather than go on past a batch it cannot have.
     """
+    partner = adapter.id
     stems = _stem_pattern(partner)
     unfinished = re.compile(rf"\.{re.escape(partner)}_(full|delta)_[0-9a-f]{{32}}\.")
     outboxes = {out_dir}
@@ -152,6 +167,10 @@ def settle(session: Session, partner: str, out_dir: Path, *, actor: Actor,
         outboxes.add(path.parent if path.name == HELD_FOLDER else path)
     aside = [_settle_outbox(session, partner, outbox, stems, unfinished, actor=actor, now=now)
              for outbox in sorted(outboxes)]
+    for batch in session.scalars(select(PartnerBatch).where(
+            PartnerBatch.partner == partner, PartnerBatch.status.in_(PENDING),
+            PartnerBatch.folder.is_not(None)).order_by(PartnerBatch.created_at)):
+        _make_whole(session, batch, adapter, keys, actor=actor, now=now)
     return max((t for t in aside if t is not None), default=None)
 
 
@@ -198,11 +217,8 @@ def _settle_batch(session: Session, partner: str, folder: Path, out_dir: Path,
             if (home / name).exists():
                 path.unlink()
         return None
-    if manifest.exists():
-        return None  # whole
-    if batch is not None:
-        _complete(batch, manifest)
-        return None
+    if batch is not None or manifest.exists():
+        return None  # recorded here: made whole from its record; or whole
     aside = out_dir / UNRECORDED_FOLDER
     aside.mkdir(exist_ok=True)
     moved = [_set_aside(path, aside) for path in paths]
@@ -216,28 +232,76 @@ def _settle_batch(session: Session, partner: str, folder: Path, out_dir: Path,
     return created
 
 
-def _complete(batch: PartnerBatch, manifest: Path) -> None:
-    """A recorded batch without its manifest: its export (or release) stopped after the
-    commit. The manifest is its part, or rebuilt from the record; either way it must be
-    the bytes the record holds the digest of, beside a signature and the data."""
-    part = part_of(manifest)
-    body = part.read_bytes() if part.exists() else b""
-    if hashlib.sha256(body).hexdigest() != batch.manifest_sha256:
-        body = _rebuilt(batch)
-    folder = manifest.parent
-    whole = hashlib.sha256(body).hexdigest() == batch.manifest_sha256 and all(
-        (folder / name).exists()
-        for name in (*(f["name"] for f in batch.files), manifest.name.replace(".json", ".jws")))
-    if not whole:
-        raise Conflict(f"batch {batch.batch_id} is recorded but its files in {folder} are not "
-                       f"whole (its manifest or data is missing or changed): {batch.partner}'s "
-                       "batches stop here until they are restored from a backup")
-    if not part.exists() or part.read_bytes() != body:
-        part.unlink(missing_ok=True)
-        write_synced(part, body)
-    Pending(manifest).complete()
-    log.warning("batch %s: its manifest published, which its export could not do",
-                batch.batch_id)
+def _make_whole(session: Session, batch: PartnerBatch, adapter: PartnerAdapter,
+                keys: KeyStore, *, actor: Actor, now: datetime) -> None:
+    """A recorded batch's manifest, signature and data, each in its folder.
+
+    Without its manifest its export (or release) stopped after the commit: the
+    manifest is its part, or rebuilt from the record; either way the bytes the record
+    holds the digest of. A data file or signature gone since is written again
+    (:mod:`hub.services.batch_rebuild`), published only when it is the very file."""
+    folder = Path(str(batch.folder))
+    stem = batch_file_stem(batch.partner, batch.kind, batch.from_seq, batch.to_seq,
+                           batch.created_at)
+    manifest = folder / f"{stem}.manifest.json"
+    signature = folder / f"{stem}.manifest.jws"
+    lost = [e for e in batch.files if not (folder / e["name"]).exists()]
+    if manifest.exists() and signature.exists() and not lost:
+        return
+    body = next((b for b in _manifest_texts(batch, manifest)
+                 if hashlib.sha256(b).hexdigest() == batch.manifest_sha256), None)
+    if body is None:
+        raise _not_whole(batch, folder, "its manifest is changed")
+    folder.mkdir(parents=True, exist_ok=True)
+    restored = []
+    for entry in lost:
+        path = folder / entry["name"]
+        if not data_again(session.connection(), adapter, batch, entry, part_of(path)):
+            raise _not_whole(batch, folder, f"its data file {entry['name']} is missing and "
+                             "the change log no longer gives the same bytes (has the "
+                             "partner's configuration changed?)")
+        publish(part_of(path), path)
+        restored.append(path.name)
+    if not signature.exists():
+        jws = signature_again(keys, batch, body)
+        if jws is None:
+            raise _not_whole(batch, folder, f"its signature is missing and the key "
+                             f"{batch.signed_by} that made it is no longer in the keyring")
+        write_atomic(signature, jws.encode())
+        restored.append(signature.name)
+    if not manifest.exists():
+        part = part_of(manifest)
+        if not part.exists() or part.read_bytes() != body:
+            part.unlink(missing_ok=True)
+            write_synced(part, body)
+        Pending(manifest).complete()
+        log.warning("batch %s: its manifest published, which its export could not do",
+                    batch.batch_id)
+    sync_folder(folder)
+    if restored:
+        log.warning("batch %s: %s written again from the change log and the keyring",
+                    batch.batch_id, ", ".join(restored))
+        # In a transaction of its own: the files are back whether or not this export
+        # gets as far as its commit.
+        with Session(session.get_bind()) as own, own.begin():
+            audit.record(own, actor=actor.name, action="batch.restored", target=batch.partner,
+                         detail={"batch_id": batch.batch_id, "files": restored,
+                                 "folder": str(folder)}, at=now)
+
+
+def _manifest_texts(batch: PartnerBatch, manifest: Path) -> Iterator[bytes]:
+    """What the batch's manifest may be, most likely first: its file, its part, the
+    bytes rebuilt from the record."""
+    for path in (manifest, part_of(manifest)):
+        if path.exists():
+            yield path.read_bytes()
+    yield _rebuilt(batch)
+
+
+def _not_whole(batch: PartnerBatch, folder: Path, why: str) -> Conflict:
+    return Conflict(f"batch {batch.batch_id} is recorded but its files in {folder} are not "
+                    f"whole ({why}): {batch.partner}'s batches stop here until they are "
+                    "restored from a backup")
 
 
 def _rebuilt(batch: PartnerBatch) -> bytes:

@@ -234,7 +234,7 @@ def _export_locked(session: Session, engine: Engine, adapter: PartnerAdapter, ke
                    now: datetime) -> tuple[BatchResult, Pending]:
     partner = adapter.id
     _export_lock(session, partner)
-    set_aside = settle(session, partner, out_dir, actor=actor, now=now)
+    set_aside = settle(session, adapter, keys, out_dir, actor=actor, now=now)
     now = _after_last_batch(session, partner, now, set_aside)
     before = session.get(PartnerProgress, partner)
     previous = before.last_batch_id if before else None

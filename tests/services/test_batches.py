@@ -724,36 +724,80 @@ def test_a_key_may_retire_once_its_batches_are_acknowledged_by_seq(
     assert invoke(runner, "keys", "retire", signer).exit_code == 0
 
 
-@pytest.mark.parametrize("damage", ["manifest", "data"])
-def test_a_recorded_batch_without_its_manifest_is_rebuilt_or_stops_the_chain(
+@pytest.mark.parametrize("damage", ["manifest part", "data", "signature", "every file"])
+def test_a_recorded_batch_that_lost_files_gets_them_again(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         damage: str) -> None:
-    """Its manifest part lost or damaged: rebuilt from the record (its digest says it is
-    the same). Its data changed: the partner's batches stop there, said plainly, rather
-    than chain on past a batch it cannot have."""
+    """Its manifest part lost or damaged: rebuilt from the record. Its data file or
+    signature deleted (by hand, an older backup restored): written again from the log
+    and the keyring, the very bytes (the record's digests say so), audited; the chain
+    goes on from it."""
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
     _add(hub_ctx, 1, 2)
-
     with killed_after_commit(monkeypatch):
         export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=out,
                      full=True, actor=ACTOR, now=NOW)
     (first,) = batches.list_batches(hub_ctx.sessions, "ndrc")
     stem = f"ndrc_full_0-2_{NOW:%Y%m%dT%H%M%SZ}"
-    if damage == "manifest":
+    data, jws = out / f"{stem}.jsonl", out / f"{stem}.manifest.jws"
+    original = {p.name: p.read_bytes() for p in (data, jws)}
+    if damage == "manifest part":
         (out / f".{stem}.manifest.json.part").write_bytes(b"{")
-    else:
-        (out / f"{stem}.jsonl").unlink()
+    if damage in ("data", "every file"):
+        data.unlink()
+    if damage in ("signature", "every file"):
+        jws.unlink()
+    if damage == "every file":
+        (out / f".{stem}.manifest.json.part").unlink()
     _add(hub_ctx, 3, 1)
-    if damage == "data":
-        with pytest.raises(Conflict, match="are not whole"):
-            export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
-                         out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
-        assert len(batches.list_batches(hub_ctx.sessions, "ndrc")) == 1
-        return
-    export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys, out_dir=out,
-                 full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    second = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                          out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
     manifest = out / f"{stem}.manifest.json"
     assert hashlib.sha256(manifest.read_bytes()).hexdigest() == first.manifest_sha256
+    assert {p.name: p.read_bytes() for p in (data, jws)} == original
+    verify_detached(jws.read_text(), manifest.read_bytes(), keys.jwks())
+    assert second.from_seq == 2  # chained on the batch made whole
+    restored = damage in ("data", "signature", "every file")
+    with hub_ctx.sessions() as s:
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "batch.restored")))
+    assert [e.detail["batch_id"] for e in entries] == ([first.batch_id] if restored else [])
+
+
+def test_a_lost_data_file_the_log_cannot_give_again_stops_the_chain(
+        hub_ctx: HubContext, tmp_path: Path) -> None:
+    """The partner's fields changed since: the log gives other bytes, which are not
+    the batch its partner may be verifying against. Nothing is published in its
+    place, and the partner's batches stop there, said plainly."""
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=True, actor=ACTOR, now=NOW)
+    first.data_path.unlink()
+    config = load_partners(default_partners_dir())["ndrc"]
+    fewer = dataclasses.replace(config, scope=dataclasses.replace(
+        config.scope, fields=config.scope.fields[:-1]))
+    _add(hub_ctx, 3, 1)
+    with pytest.raises(Conflict, match="no longer gives the same bytes"):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, adapter_for(fewer), keys,
+                     out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    assert not first.data_path.exists()
+    assert [p.name for p in out.iterdir() if p.name.endswith(".part")] == []
+    assert len(batches.list_batches(hub_ctx.sessions, "ndrc")) == 1
+
+
+def test_a_lost_signature_whose_key_is_retired_stops_the_chain(
+        hub_ctx: HubContext, tmp_path: Path) -> None:
+    keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
+    _add(hub_ctx, 1, 2)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=out, full=True, actor=ACTOR, now=NOW)
+    signer = keys.active().kid
+    keys.rotate(NOW)
+    keys.retire(signer)  # as `hub keys retire --force` does
+    first.manifest_path.with_suffix(".jws").unlink()
+    with pytest.raises(Conflict, match=f"the key {signer} that made it"):
+        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

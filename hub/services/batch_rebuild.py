@@ -1,0 +1,61 @@
+"""A recorded batch's lost files, written again from the change log and the keyring.
+
+A batch file is a projection of a range of the change log, which the hub keeps:
+its data comes back byte for byte while the partner's shape is what it was, and
+the record's SHA-256 proves it did (anything else is refused, not published).
+Ed25519 signatures are deterministic, so the signature comes back the same too
+while the key that made it is in the keyring.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from hub.db.models import PartnerBatch
+from hub.errors import ConfigError
+from hub.exporters import BatchHeader
+from hub.keystore import KeyStore
+from hub.partners.base import PartnerAdapter
+from hub.services.snapshots import HashingWriter, delta_rows, full_rows
+
+log = logging.getLogger(__name__)
+
+
+def data_again(conn: Connection, adapter: PartnerAdapter, batch: PartnerBatch,
+               entry: dict[str, Any], part: Path) -> bool:
+    """Write the batch's data file ``entry`` to ``part`` (synced) from the log; whether it
+    is the file the record names (size and SHA-256). ``part`` is removed when not."""
+    header = BatchHeader(partner=batch.partner, kind=batch.kind, from_seq=batch.from_seq,
+                         to_seq=batch.to_seq, batch_id=batch.batch_id,
+                         created_at=batch.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    rows = (full_rows(conn, adapter, batch.to_seq) if batch.kind == "full"
+            else delta_rows(conn, adapter, batch.from_seq, batch.to_seq))
+    with part.open("wb") as raw:
+        out = HashingWriter(raw)
+        adapter.exporter().write(rows, out, header)  # type: ignore[arg-type]
+        raw.flush()
+        os.fsync(raw.fileno())
+    same = bool(out.bytes == entry["bytes"] and out.sha256.hexdigest() == entry["sha256"])
+    if not same:
+        part.unlink()
+        log.error("batch %s: its data file %s rebuilt from the log is not the one recorded "
+                  "(%d bytes, sha256 %s)", batch.batch_id, entry["name"], out.bytes,
+                  out.sha256.hexdigest())
+    return same
+
+
+def signature_again(keys: KeyStore, batch: PartnerBatch, manifest: bytes) -> str | None:
+    """The batch's detached JWS over ``manifest`` by the key that signed it; None when
+    that key is no longer in the keyring (or the record does not name it)."""
+    if batch.signed_by is None:
+        return None
+    try:
+        return keys.signing_key(batch.signed_by).sign_detached(manifest)
+    except ConfigError:
+        return None
