@@ -18,6 +18,11 @@ partner (``partner = ''``):
 - while the database holds any live row (a fallback worker's, or a ``jti``
   accepted there), a worker on Redis checks and writes the database as well.
 
+A worker that loses Redis while another worker's fallback row is alive (a
+restarted or newly started process, during an outage already under way) starts
+no window of its own: since that row's worker switched, the workers on Redis
+have written the database too, so it knows every token still able to pass.
+
 The price: for about 30 s after an outage starts, tokens are refused (401,
 ``check: jti``, saying when to retry); then the database answers. A token
 lifetime after the last database use, the workers on Redis stop asking it.
@@ -59,6 +64,11 @@ LAG: Final = 2 * SHARED_TTL
 #: The ``partner`` of the hub's own rows in ``seen_tokens`` (no partner id is empty).
 HUB_ROWS: Final = ""
 _SWITCH: Final = "switch:"
+_FALLBACK: Final = "fallback:"
+#: How long another worker's fallback row must still live for a worker losing Redis
+#: to join its outage instead of starting one: the workers on Redis read the rows
+#: up to LAG late, and must not see the database out of use meanwhile.
+JOIN_MARGIN: Final = MAX_SKEW + LAG
 
 Clock = Callable[[], datetime]
 
@@ -110,18 +120,22 @@ class DatabaseReplayStore:
     def mark_fallback(self, worker: str, until: datetime) -> None:
         """Record that ``worker`` serves from the database (at least) until ``until``."""
         with self._sessions() as session, session.begin():
-            session.merge(SeenToken(partner=HUB_ROWS, jti=f"fallback:{worker}",
+            session.merge(SeenToken(partner=HUB_ROWS, jti=f"{_FALLBACK}{worker}",
                                     expires_at=until))
 
     def shared(self, now: datetime) -> SharedState:
         """What every worker must know of the others: the last switch still within its
-        window, and whether the database holds any live row (a jti or a fallback)."""
+        window, whether the database holds any live row (a jti or a fallback), and until
+        when the longest-lived fallback row lives."""
         live = SeenToken.expires_at >= now - MAX_SKEW
+        hub_rows = SeenToken.partner == HUB_ROWS
         with self._sessions() as session:
             last = session.scalar(select(func.max(SeenToken.expires_at)).where(
-                SeenToken.partner == HUB_ROWS, SeenToken.jti.startswith(_SWITCH), live))
+                hub_rows, SeenToken.jti.startswith(_SWITCH), live))
             in_use = session.scalar(select(SeenToken.jti).where(live).limit(1)) is not None
-        return SharedState(None if last is None else last - SWITCH_WINDOW, in_use)
+            fallback = session.scalar(select(func.max(SeenToken.expires_at)).where(
+                hub_rows, SeenToken.jti.startswith(_FALLBACK), live))
+        return SharedState(None if last is None else last - SWITCH_WINDOW, in_use, fallback)
 
     def purge(self) -> int:
         """Delete rows whose token is past exp + skew; returns how many."""
@@ -137,6 +151,8 @@ class SharedState:
     switched_at: datetime | None
     #: Whether the database holds a live row: workers on Redis must ask it too.
     in_use: bool
+    #: When the longest-lived worker's fallback row expires (None: there is none).
+    fallback_until: datetime | None = None
 
 
 class FallbackReplayStore:
@@ -192,9 +208,14 @@ class FallbackReplayStore:
 
     def _mark(self, now: datetime) -> None:
         """Keep this worker's fallback row alive; if it had lapsed (or never was), this is
-        a switch: workers on Redis may have accepted tokens the database does not know."""
+        a switch: workers on Redis may have accepted tokens the database does not know,
+        unless another worker's fallback row has kept them writing it."""
         if self._marked_until is None or now >= self._marked_until:
-            self._fallback.mark_switch(now)
+            joined = self._fallback.shared(now).fallback_until
+            if joined is None or joined < now + JOIN_MARGIN:
+                self._fallback.mark_switch(now)
+            else:
+                log.warning("replay store: joining an outage under way (no new window)")
         self._marked_until = now + SWITCH_WINDOW
         self._fallback.mark_fallback(self._worker, self._marked_until)
         self._shared = None  # read again: the other rows may have changed too

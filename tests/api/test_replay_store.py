@@ -82,6 +82,31 @@ def test_a_fallback_worker_idle_past_a_token_lifetime_switches_again(
 
 
 @pytest.mark.redis
+def test_a_worker_started_during_an_outage_joins_it_without_refusing_tokens(
+        hub_ctx: HubContext, redis_url: str) -> None:
+    """A restart (gunicorn's max_requests, a deploy, a new machine) of a worker that
+    cannot reach Redis, while another such worker serves: no new 30 s of refusals
+    for every partner, and still no token twice, whichever worker took it."""
+    clock = [datetime.now(UTC)]
+    first, live = _worker(hub_ctx, DEAD_REDIS, clock), _worker(hub_ctx, redis_url, clock)
+    t0 = clock[0]
+    exp = t0 + timedelta(minutes=10)
+    with pytest.raises(AuthError):  # the outage starts: its window
+        first.remember("probe", "ndrc", exp, issued_at=t0)
+    for minute in range(1, 7):  # past the window, the first worker serving
+        clock[0] = t0 + timedelta(minutes=minute)
+        assert first.remember(f"m{minute}", "ndrc", exp, issued_at=clock[0]) is True
+    signed = clock[0]
+    assert first.remember("on-db", "ndrc", exp, issued_at=signed) is True
+    assert live.remember("on-redis", "ndrc", exp, issued_at=signed) is True
+    restarted = _worker(hub_ctx, DEAD_REDIS, clock)
+    assert restarted.remember("fresh", "ndrc", exp, issued_at=signed) is True
+    assert restarted.remember("on-db", "ndrc", exp, issued_at=signed) is False
+    assert restarted.remember("on-redis", "ndrc", exp, issued_at=signed) is False
+    assert live.remember("fresh", "ndrc", exp, issued_at=signed) is False
+
+
+@pytest.mark.redis
 def test_back_on_redis_after_the_outage(hub_ctx: HubContext, redis_url: str) -> None:
     clock = [datetime.now(UTC)]
     live = RedisReplayStore.from_url(redis_url)
