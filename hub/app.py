@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from flask import Flask, jsonify
 from sqlalchemy import text
@@ -13,6 +13,9 @@ from hub.context import HubContext
 from hub.current import hub_context
 from hub.services.feed import high_water
 from hub.settings import Settings
+
+#: The largest request body outside the partner API (a staff login is a few dozen bytes).
+MAX_REQUEST_BYTES: Final = 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, *, context: HubContext | None = None,
@@ -27,7 +30,9 @@ def create_app(settings: Settings | None = None, *, context: HubContext | None =
         context = HubContext.build(settings or Settings.from_env())
     settings = context.settings
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(SECRET_KEY=settings.secret_key)
+    # Every body is read whole before a view runs: without a cap, anyone could post
+    # gigabytes to the login (the partner endpoints raise it to their own MAX_BODY).
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.json = JsonProvider(app)
     app.json.ensure_ascii = False  # names stay readable: 张伟
     app.extensions["hub"] = context

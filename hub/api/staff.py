@@ -42,6 +42,7 @@ _SECURED: Final[dict[str, Any]] = {"security": [{STAFF_SECURITY: []}]}
 @bp.alt_response(429, description="Too many failed logins for this username; see "
                  "`Retry-After`.")
 @bp.alt_response(400, description=NOT_JSON)
+@bp.alt_response(413, description="The body is over 1 MiB.")
 @bp.doc(security=[])
 def token(body: dict[str, str]) -> Response | dict[str, Any]:
     """A staff bearer token for a username and password, valid for 15 minutes."""

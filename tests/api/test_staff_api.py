@@ -6,6 +6,7 @@ refused where the other is expected.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,6 +123,24 @@ def test_wrong_password_and_unknown_user_get_the_same_401(
     assert assert_401(unknown, "credentials") == body
     assert wrong.get_data() == unknown.get_data()
     assert "access_token" not in body
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_oversized_login_body_is_refused_unread(client: FlaskClient, chunked: bool) -> None:
+    """Anyone may post to the login: a body of hundreds of megabytes was read and
+    parsed whole (a worker's memory grew by 400 MB and stayed there)."""
+    from hub.app import MAX_REQUEST_BYTES
+
+    body = b'{"username": "wang", "password": "' + b"x" * MAX_REQUEST_BYTES + b'"}'
+    headers = {"Content-Type": "application/json"}
+    if chunked:  # no Content-Length: the body is read up to the cap, then cut
+        response = client.post("/api/v1/auth/token", input_stream=io.BytesIO(body),
+                               headers=headers)
+        assert response.status_code in (400, 413)
+    else:
+        response = client.post("/api/v1/auth/token", data=body, headers=headers)
+        assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
 
 
 def test_missing_password_is_422_naming_the_field(client: FlaskClient) -> None:
