@@ -242,19 +242,21 @@ def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
     if (kind == "listing" and today is not None
             and (ends := state.get("expires_on")) is not None and ends < today):
         return
-    persons = {p["id_number"]: p for p in state.get("bound_persons", ())
-               if p.get("released_on") is None}
+    # A person may be bound in two roles (legal representative and actual controller):
+    # each binding is its own hit, with its own role.
+    bindings = [(p["id_number"], p["role"]) for p in state.get("bound_persons", ())
+                if p.get("released_on") is None]
     for row in adapter.project(kind, state):
         if row["status"] != "active":
             continue
-        if state["id_number"] in asked and "#" not in row["record_key"]:
+        key = row["record_key"]
+        if state["id_number"] in asked and "#" not in key:
             yield state["id_number"], row, None
-        for pid, person in persons.items():
-            # A person-only partner gets one row per bound person (key ORDER#role#ID);
-            # any other gets the organisation's row, which binds them all.
-            own_row = row["record_key"].endswith(f"#{pid}")
-            if pid in asked and (own_row or "#" not in row["record_key"]):
-                yield pid, row, person["role"]
+        for pid, role in bindings:
+            # A person-only partner gets one row per binding (key ORDER#role#ID); any
+            # other gets the organisation's row, which binds them all.
+            if pid in asked and ("#" not in key or key.endswith(f"#{role}#{pid}")):
+                yield pid, row, role
 
 
 def hashes(id_numbers: Iterable[str]) -> str:

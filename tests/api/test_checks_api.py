@@ -61,6 +61,29 @@ def test_a_bound_person_is_found_with_their_role(signed: Signed, records: HubCon
     assert check(signed("travelsky"), ORG)[ORG] == []
 
 
+def test_a_person_bound_in_two_roles_is_found_in_each(
+        signed: Signed, records: HubContext) -> None:
+    """The legal representative who is also the actual controller: each binding is its
+    own match with its own role (the last role listed was given to both)."""
+    with session_scope(records.sessions) as s:
+        registry.issue_restriction(s, org_restriction(order_id="R-2024-000009", bound_persons=[
+            {"name": "李娜", "id_number": REPRESENTATIVE, "role": "legal_representative"},
+            {"name": "李娜", "id_number": REPRESENTATIVE, "role": "actual_controller"},
+        ]), actor=ADMIN, now=datetime.now(UTC))
+    for partner in ("travelsky", "ndrc"):
+        found = check(signed(partner), REPRESENTATIVE)[REPRESENTATIVE]
+        roles = sorted((m["record_key"], m["role"]) for m in found
+                       if m["record_key"].startswith("R-2024-000009"))
+        if partner == "travelsky":  # one row per binding, each with its own role
+            assert roles == [
+                ("R-2024-000009#actual_controller#" + REPRESENTATIVE, "actual_controller"),
+                ("R-2024-000009#legal_representative#" + REPRESENTATIVE,
+                 "legal_representative")]
+        else:  # the organisation's row, matched once per binding
+            assert roles == [("R-2024-000009", "actual_controller"),
+                             ("R-2024-000009", "legal_representative")]
+
+
 def test_nothing_is_found_after_a_removal(signed: Signed, records: HubContext) -> None:
     client = signed("ndrc")
     assert check(client, PERSON)[PERSON]
