@@ -18,14 +18,21 @@ import orjson
 from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
 
 #: What a 400 means on an endpoint with a JSON body (its OpenAPI description).
 NOT_JSON: Final = "The body is not JSON (`Invalid JSON body.`)."
+#: What a 415 means there.
+NOT_JSON_TYPE: Final = "A body sent without `Content-Type: application/json`."
 
 
 class BodyParser(FlaskParser):
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
+            # Read as no body at all, a right body under another type was answered
+            # "subjects: Missing data for required field": say what is wrong instead.
+            if req.get_data(cache=True):
+                raise UnsupportedMediaType("the body needs Content-Type: application/json")
             return core.missing
         # orjson.JSONDecodeError is json's: webargs answers it as "Invalid JSON body",
         # but takes one without its document for an empty body, and orjson gives none

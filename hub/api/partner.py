@@ -17,7 +17,7 @@ import orjson
 from flask import Response, request
 from flask_smorest import abort
 
-from hub.api.json_body import NOT_JSON, Blueprint
+from hub.api.json_body import NOT_JSON, NOT_JSON_TYPE, Blueprint
 from hub.api.openapi import PARTNER_SECURITY
 from hub.api.partner_auth import BLUEPRINT, caller, remember_jti
 from hub.api.partner_schemas import (
@@ -76,6 +76,7 @@ def _documented_errors(view: Any) -> Any:
 
 
 def _json_body(view: Any) -> Any:
+    view = bp.alt_response(415, description=NOT_JSON_TYPE)(view)
     return bp.alt_response(400, description=NOT_JSON)(view)
 
 

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from flask import Response, request
 
-from hub.api.json_body import NOT_JSON, Blueprint
+from hub.api.json_body import NOT_JSON, NOT_JSON_TYPE, Blueprint
 from hub.api.openapi import STAFF_SECURITY
 from hub.api.problems import auth_problem, problem
 from hub.api.staff_auth import BLUEPRINT, verify_staff_token
@@ -43,6 +43,7 @@ _SECURED: Final[dict[str, Any]] = {"security": [{STAFF_SECURITY: []}]}
                  "`Retry-After`.")
 @bp.alt_response(400, description=NOT_JSON)
 @bp.alt_response(413, description="The body is over 1 MiB.")
+@bp.alt_response(415, description=NOT_JSON_TYPE)
 @bp.doc(security=[])
 def token(body: dict[str, str]) -> Response | dict[str, Any]:
     """A staff bearer token for a username and password, valid for 15 minutes."""

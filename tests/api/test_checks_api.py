@@ -84,6 +84,23 @@ def test_a_person_bound_in_two_roles_is_found_in_each(
                              ("R-2024-000009", "legal_representative")]
 
 
+@pytest.mark.parametrize("path", [CHECKS, "/api/v1/acks"])
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_under_another_content_type_is_told_so(
+        signed: Signed, records: HubContext, path: str, content_type: str | None) -> None:
+    """A right body sent with curl's default type was answered "subjects: Missing data
+    for required field" (or "not a JSON object"): a partner's engineer looked for the
+    mistake in the body."""
+    client = signed("ndrc")
+    body = b'{"subjects": [{"id_number": "%s"}]}' % PERSON.encode()
+    headers = {"Authorization": f"Bearer {client.token('POST', path, body)}"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = client.client.post(path, data=body, headers=headers)
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in problem(response)["detail"]
+
+
 def test_nothing_is_found_after_a_removal(signed: Signed, records: HubContext) -> None:
     client = signed("ndrc")
     assert check(client, PERSON)[PERSON]
