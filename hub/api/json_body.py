@@ -20,6 +20,9 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnsupportedMediaType
 
+from hub.api.openapi import ProblemSchema
+from hub.api.problems import MEDIA_TYPE
+
 #: What a 400 means on an endpoint with a JSON body (its OpenAPI description).
 NOT_JSON: Final = "The body is not JSON (`Invalid JSON body.`)."
 #: What a 415 means there.
@@ -48,6 +51,12 @@ class BodyParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
-    """flask-smorest's Blueprint with :class:`BodyParser` for its ``arguments``."""
+    """flask-smorest's Blueprint with :class:`BodyParser` for its ``arguments``, whose
+    error responses say in the document what they are: a problem document."""
 
     ARGUMENTS_PARSER = BodyParser()
+
+    def alt_response(self, status_code: int, response: Any = None, **kwargs: Any) -> Any:
+        if status_code >= 400 and response is None and "schema" not in kwargs:
+            kwargs |= {"schema": ProblemSchema, "content_type": MEDIA_TYPE}
+        return super().alt_response(status_code, response, **kwargs)

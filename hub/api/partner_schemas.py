@@ -15,11 +15,21 @@ from hub.services.changes import MAX_LIMIT
 from hub.services.checks import MAX_SUBJECTS
 
 
+class Digits(ma.fields.Integer):
+    """A query's whole number in ASCII digits: ``int()`` also takes ``५``, `` 5`` and
+    ``5_0``, a cursor no client wrote that way, answered as if it had sent 5."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return int(super()._deserialize(value, attr, data, **kwargs))
+
+
 class ChangesQuery(ma.Schema):
-    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+    after = Digits(load_default=0, validate=ma.validate.Range(min=0),
                               metadata={"description": "Cursor: the `next_after` of the last "
                                         "page (0 to start)."})
-    limit = ma.fields.Integer(load_default=MAX_LIMIT,
+    limit = Digits(load_default=MAX_LIMIT,
                               validate=ma.validate.Range(min=1, max=MAX_LIMIT),
                               metadata={"description": f"Events to read, 1 to {MAX_LIMIT}."})
 

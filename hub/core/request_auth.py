@@ -69,12 +69,14 @@ def verify_partner_token(
     """
     header = _header(token)
     alg = header.get("alg")
-    if not isinstance(alg, str) or not alg:
+    if not alg:
         raise AuthError("alg: missing from the header")
+    if not isinstance(alg, str):
+        raise AuthError("alg: not a string")
     if alg not in ALGORITHMS:
         raise AuthError(f"alg: {alg!r} is not accepted (EdDSA or ES256 only)")
     kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
+    if not isinstance(kid, str) or not kid:  # PyJWT has refused any other type
         raise AuthError("kid: missing from the header")
     # Read before any signature is checked: a kid no key can have is not looked up.
     key = None if unstorable(kid) else keys(kid)
@@ -92,8 +94,10 @@ def verify_partner_token(
     _check_audience(payload.get("aud"), audience)
     iat, exp = _check_times(payload, now)
     jti = payload.get("jti")
-    if not isinstance(jti, str) or not jti:
+    if jti is None or jti == "":
         raise AuthError("jti: missing")
+    if not isinstance(jti, str):
+        raise AuthError("jti: not a string")
     if len(jti) > 255:
         raise AuthError("jti: longer than 255 characters")
     if (why := unstorable(jti)) is not None:
@@ -118,6 +122,9 @@ def normalise_htu(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    if "@" in parts.netloc:
+        # user:pass@ never reaches the server: a token naming it names no request.
+        raise ValueError(f"user information in the URL: {url!r}")
     host = parts.hostname.lower()  # urlsplit lower-cases it; stated for the reader
     if ":" in host:
         host = f"[{host}]"

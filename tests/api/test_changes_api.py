@@ -150,7 +150,8 @@ def test_a_page_is_recorded_in_the_access_record(signed: Signed, hub_ctx: HubCon
 
 @pytest.mark.parametrize(("query", "field"), [
     ({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"after": -1}, "after"),
-    ({"after": "x"}, "after"),
+    ({"after": "x"}, "after"), ({"after": "५"}, "after"), ({"after": " 5"}, "after"),
+    ({"after": "5_0"}, "after"), ({"limit": "+5"}, "limit"),
 ])
 def test_bad_query_names_the_field(signed: Signed, query: dict[str, Any], field: str) -> None:
     body = problem(signed("ndrc").get(CHANGES, query=query))

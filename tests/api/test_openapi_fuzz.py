@@ -111,6 +111,27 @@ def test_document_and_docs_page_are_served(fuzz_target: tuple[Flask, PartnerKeyP
     assert b"swagger-ui" in page.data
 
 
+def test_every_error_response_is_documented_as_a_problem(
+        fuzz_target: tuple[Flask, PartnerKeyPair]) -> None:
+    """A client generated from the document must know a 401 or a 409 has a body, and
+    which: each error declared a description and no content."""
+    app, _key = fuzz_target
+    document = app.test_client().get("/api/v1/openapi.json").json
+    assert document is not None
+    shared = document["components"]["responses"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, response in operation["responses"].items():
+                if status != "default" and int(status) < 400:
+                    continue
+                if "$ref" in response:
+                    response = shared[response["$ref"].rsplit("/", 1)[1]]
+                assert list(response.get("content", {})) == ["application/problem+json"], (
+                    path, method, status)
+
+
 def test_the_docs_page_loads_swagger_ui_from_the_configured_copy(
         hub_ctx: HubContext, monkeypatch: pytest.MonkeyPatch) -> None:
     """A network without the internet serves Swagger UI itself: the page names its copy."""

@@ -119,6 +119,23 @@ def test_missing_claim(key: PartnerKeyPair, claim: str) -> None:
     assert refused(token, key, claim).startswith(f"{claim}:")
 
 
+@pytest.mark.parametrize(("where", "claim", "value"), [
+    ("payload", "jti", 5), ("payload", "jti", ["a"]), ("header", "alg", ["EdDSA"])])
+def test_a_claim_of_the_wrong_type_is_named_so_not_missing(
+        key: PartnerKeyPair, where: str, claim: str, value: Any) -> None:
+    """"jti: missing" for a jti that is there, as a number, sent a partner's engineer
+    looking for a claim their token had."""
+    payload = claims(key, NOW, body=BODY)
+    header = {"alg": key.algorithm, "kid": key.kid}
+    if where == "payload":
+        payload[claim] = value
+        token = sign(key, payload)
+    else:
+        header[claim] = value
+        token = unsigned(header, payload)
+    assert refused(token, key, claim) == f"{claim}: not a string"
+
+
 def test_wrong_audience(key: PartnerKeyPair) -> None:
     refused(sign(key, claims(key, NOW, body=BODY, aud="another-hub")), key, "aud")
     refused(sign(key, claims(key, NOW, body=BODY, aud=[AUDIENCE, "x"])), key, "aud")
@@ -227,6 +244,8 @@ def test_normalise_htu() -> None:
     assert normalise_htu("https://a.b:8443") == "https://a.b:8443/"
     with pytest.raises(ValueError, match="absolute"):
         normalise_htu("/api/v1/checks")
+    with pytest.raises(ValueError, match="user information"):
+        normalise_htu("https://user:pass@hub.example.cn/api/v1/checks")
 
 
 def test_htm_mismatch(key: PartnerKeyPair) -> None:
