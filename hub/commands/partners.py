@@ -76,6 +76,29 @@ def check_cmd() -> None:
     click.echo(f"{len(partners)} partner files OK")
 
 
+@group.command("status", help="Per partner: how far the log was exported, delivered and "
+               "acknowledged, the lag (high-water seq - acked seq) and batches held.")
+@click.argument("partner_id", metavar="[ID]", required=False)
+def status_cmd(partner_id: str | None) -> None:
+    from hub.services.progress import progress_report  # a database command only
+
+    if partner_id is not None and not (
+            context().settings.partners_path / f"{partner_id}.toml").is_file():
+        raise click.ClickException(f'no partner "{partner_id}"; `hub partners list` names '
+                                   "them all")
+    partners = [partner_id] if partner_id else sorted(_load())
+    with context().sessions() as session:
+        report = progress_report(session, partners)
+    rows = [("ID", "EXPORTED", "DELIVERED", "ACKED", "LAG", "HELD", "LAST BATCH")]
+    rows += [(p.partner, str(p.exported_seq), str(p.delivered_seq), str(p.acked_seq),
+              str(p.lag), str(p.held_batches), p.last_batch_id or "-") for p in report]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo("  ".join([*(c.ljust(w) if i == 0 else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(row, widths, strict=False))),
+                              row[-1]]))
+
+
 def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 

@@ -25,6 +25,7 @@ from hub.partners.base import PartnerAdapter
 from hub.partners.projection import Row
 from hub.services.changes import event_rows
 from hub.services.checks import hits as check_hits
+from hub.services.progress import mark_delivered
 from hub.services.snapshots import record_delta
 
 #: One statement for every request: the values are parameters, so it is compiled once
@@ -46,10 +47,13 @@ def log_access(db: Session | Connection, *, partner: str, endpoint: str, at: dat
 def record_access(factory: sessionmaker[Session], *, partner: str, endpoint: str, at: datetime,
                   from_seq: int | None = None, to_seq: int | None = None,
                   subjects: str | None = None, count: int = 0, hits: int = 0) -> None:
-    """:func:`log_access` in its own short transaction."""
+    """:func:`log_access` in its own short transaction; what the partner was handed of
+    the log (a page, a snapshot: ``to_seq``) moves its ``delivered_seq`` in it too."""
     with session_scope(factory) as session:
         log_access(session, partner=partner, endpoint=endpoint, at=at, from_seq=from_seq,
                    to_seq=to_seq, subjects=subjects, count=count, hits=hits)
+        if to_seq is not None:
+            mark_delivered(session, partner, to_seq)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,8 @@ def acknowledge(session: Session, partner: str, *, through_seq: int | None = Non
         PartnerBatch.partner == partner, PartnerBatch.to_seq <= through_seq,
         PartnerBatch.status.in_(UNACKNOWLEDGED),
     ).values(status="acknowledged"))
+    # Held through a seq: handed it, whichever way (a batch file taken by hand, say).
+    progress.delivered_seq = max(progress.delivered_seq, through_seq)
     if through_seq > progress.acked_seq:
         before = progress.acked_seq
         progress.acked_seq = through_seq

@@ -9,15 +9,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.core import demo
 from hub.db.engine import session_scope
-from hub.db.models import ChangeEvent, PartnerAccess
+from hub.db.models import ChangeEvent, PartnerAccess, PartnerProgress
 from hub.services import registry
 from tests.api.conftest import ADMIN, SignedClient, problem
+from tests.conftest import invoke
 from tests.samples import org_listing, org_restriction, person_listing
 
 Signed = Callable[[str], SignedClient]
@@ -146,6 +148,34 @@ def test_a_page_is_recorded_in_the_access_record(signed: Signed, hub_ctx: HubCon
         rows = session.scalars(select(PartnerAccess)).all()
         assert [(r.partner, r.endpoint, r.from_seq, r.to_seq, r.count) for r in rows] == [
             ("ndrc", "changes", 0, 1, 1)]
+
+
+def test_what_a_partner_was_handed_is_its_delivered_seq(
+        signed: Signed, hub_ctx: HubContext, runner: FlaskCliRunner) -> None:
+    """DESIGN.md §2: an operator reads how far each partner got; delivered_seq stayed 0
+    after a partner had paged and acknowledged everything."""
+    with session_scope(hub_ctx.sessions) as s:
+        for n in range(3):
+            registry.add_listing(s, person_listing(listing_id=f"L-2024-00000{n + 1}"),
+                                 actor=ADMIN, now=datetime.now(UTC))
+    ndrc, pbc = signed("ndrc"), signed("pbc")
+    assert ndrc.get(CHANGES, query={"after": 0, "limit": 2}).json["next_after"] == 2
+    assert ndrc.get(CHANGES, query={"after": 0, "limit": 1}).status_code == 200  # a re-read
+    assert pbc.get("/api/v1/snapshot").status_code == 200
+    with hub_ctx.sessions() as session:
+        got = {p.partner: p.delivered_seq for p in session.scalars(select(PartnerProgress))}
+    assert got == {"ndrc": 2, "pbc": 3}
+    assert ndrc.post("/api/v1/acks", json={"through_seq": 3}).status_code == 200
+    result = invoke(runner, "partners", "status", "ndrc")
+    assert result.exit_code == 0, result.output
+    header, line = result.output.splitlines()
+    assert header.split() == ["ID", "EXPORTED", "DELIVERED", "ACKED", "LAG", "HELD", "LAST",
+                              "BATCH"]
+    assert line.split() == ["ndrc", "0", "3", "3", "0", "0", "-"]
+    lagging = invoke(runner, "partners", "status").output
+    assert next(row for row in lagging.splitlines() if row.startswith("pbc ")).split() == [
+        "pbc", "0", "3", "0", "3", "0", "-"]
+    assert invoke(runner, "partners", "status", "nope").exit_code == 1
 
 
 @pytest.mark.parametrize(("query", "field"), [
