@@ -497,6 +497,21 @@ def test_a_commit_that_fails_leaves_no_file(
     assert batches.list_batches(hub_ctx.sessions, "ndrc") == []
 
 
+def _died_before_its_record(ctx: HubContext, keys: KeyStore, out: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """ndrc's full export, its commit failing with the database gone (so nothing can
+    tell whether it happened); the caller undoes the failure (monkeypatch.undo())."""
+    _lost_reply(monkeypatch, committed=False)
+
+    def unreadable(*_args: Any) -> bool:
+        raise ConnectionError("the database is gone")
+
+    monkeypatch.setattr(batches, "_recorded", unreadable)
+    with pytest.raises(ConnectionError):
+        export_batch(ctx.engine, ctx.sessions, _adapter("ndrc"), keys,
+                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+
+
 def test_files_of_an_export_that_died_before_its_record_are_set_aside(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A kill before the commit (here: a commit that fails with the database gone, so
@@ -505,15 +520,7 @@ def test_files_of_an_export_that_died_before_its_record_are_set_aside(
     one chain, no batch the hub does not know."""
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
     _add(hub_ctx, 1, 2)
-    _lost_reply(monkeypatch, committed=False)
-
-    def unreadable(*_args: Any) -> bool:
-        raise ConnectionError("the database is gone")
-
-    monkeypatch.setattr(batches, "_recorded", unreadable)
-    with pytest.raises(ConnectionError):
-        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
-                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+    _died_before_its_record(hub_ctx, keys, out, monkeypatch)
     left = _outbox(out)
     assert [n for n in left if n.endswith(".manifest.json")] == []  # not a batch
     unfinished = out / ".ndrc_full_0123456789abcdef0123456789abcdef.jsonl.part"
@@ -540,15 +547,7 @@ def test_a_batch_set_aside_in_the_same_second_never_shares_its_id(
     another batch than the one recorded (two different files under one id otherwise)."""
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
     _add(hub_ctx, 1, 2)
-    _lost_reply(monkeypatch, committed=False)
-
-    def unreadable(*_args: Any) -> bool:
-        raise ConnectionError("the database is gone")
-
-    monkeypatch.setattr(batches, "_recorded", unreadable)
-    with pytest.raises(ConnectionError):
-        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
-                     out_dir=out, full=True, actor=ACTOR, now=NOW)
+    _died_before_its_record(hub_ctx, keys, out, monkeypatch)
     monkeypatch.undo()
     again = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
                          out_dir=out, full=True, actor=ACTOR, now=NOW)
