@@ -11,6 +11,7 @@ from hub.core import codes
 from hub.core.identifiers import (
     Gender,
     UsccCheckFailed,
+    case_number_court,
     case_number_key,
     check_org_code,
     check_resident_id,
@@ -566,6 +567,13 @@ def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
                 case = key = None
             elif given_key is not None and given_key != key:
                 _bad(p, "case_number_key", f"is derived from case_number; here it is {key}")
+            elif court_code is not None and (court := case_number_court(key)) is not None \
+                    and court != court_code:
+                # The enforcing court files the case and numbers it with its own code
+                # (DOMAIN.md §2): another court's code means one of the two is wrong.
+                _bad(p, "case_number",
+                     f"names the court {court}, but court_code is {court_code}: an "
+                     "enforcement case number carries the enforcing court's code")
     out["case_number"], out["case_number_key"] = case, key
 
 

@@ -209,6 +209,29 @@ def test_single_problems(changes: dict[str, Any], field: str, reason: str) -> No
     assert reason in found[field]
 
 
+@pytest.mark.parametrize("validate", [validate_listing, validate_restriction])
+def test_a_case_number_of_another_court_is_refused(validate: Any) -> None:
+    record = (person_listing if validate is validate_listing else person_restriction)(
+        case_number=f"{LB}2024{RB}京0106执1234号")  # court_code stays 京0105
+    assert refused(record, validate) == {
+        "case_number": "names the court 京0106, but court_code is 京0105: an enforcement "
+                       "case number carries the enforcing court's code"}
+
+
+@pytest.mark.parametrize(("court_code", "case_number"), [
+    ("京0105", "(2024)京0105执恢12号"),
+    ("最高法", f"{LB}2024{RB}最高法执监3号"),
+    ("皖", "(2019)皖执1号"),
+    # A legacy number names its court by an abbreviation, not the code: nothing to compare.
+    ("皖1202", "(2015)阜执字第00690号"),
+])
+def test_a_case_number_of_the_enforcing_court_is_accepted(court_code: str,
+                                                          case_number: str) -> None:
+    out = validate_listing(person_listing(court_code=court_code, case_number=case_number),
+                           today=TODAY)
+    assert (out["court_code"], out["case_number"]) == (court_code, case_number)
+
+
 def test_dates_may_be_date_objects_and_strings_are_stripped() -> None:
     out = validate_listing(
         person_listing(decided_on=date(2024, 6, 3), listed_on=" 2024-06-04 "), today=TODAY
