@@ -23,7 +23,7 @@ from hub.core.staff_tokens import StaffClaims
 from hub.current import hub_context
 from hub.errors import AuthError
 from hub.services.registry import get_listing, listing_values
-from hub.services.staff_accounts import authenticate
+from hub.services.staff_accounts import authenticate, normalise_username
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ _SECURED: Final[dict[str, Any]] = {"security": [{STAFF_SECURITY: []}]}
 def token(body: dict[str, str]) -> Response | dict[str, Any]:
     """A staff bearer token for a username and password, valid for 15 minutes."""
     ctx = hub_context()
-    failures, username = budget("login"), body["username"].lower()
+    # One failure budget per account, whatever case the username is typed in.
+    failures, username = budget("login"), normalise_username(body["username"])
     if not failures.allows(username):
         return problem(429, "too many failed logins for this user; wait and retry",
                        headers={"Retry-After": str(failures.retry_after(username))})

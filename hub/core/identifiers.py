@@ -337,6 +337,20 @@ def case_number_key(value: str) -> tuple[str, str]:
     return display, key
 
 
+def case_number_court(key: str) -> str | None:
+    """The court code a case number's key names, or None for a legacy number.
+
+    A modern number (2016 on) is ``(year)`` + the court's code + type + number; a
+    legacy one names the court by a character abbreviation (``阜`` in
+    ``(2015)阜执字第00690号``), which is not its code, and always has ``字``.
+    ``key`` is the half-width key :func:`case_number_key` returns.
+    """
+    if "字" in key:
+        return None
+    # Court codes hold no 执, and every type code starts with it.
+    return key[6 : key.index("执", 6)]
+
+
 def _match_case_number(value: str) -> tuple[str, str, re.Match[str], bool]:
     display = value.strip()
     # Fast path: only the brackets are full-width; anything else takes the full rewrite.

@@ -11,6 +11,7 @@ from hub.core import codes
 from hub.core.identifiers import (
     Gender,
     UsccCheckFailed,
+    case_number_court,
     case_number_key,
     check_org_code,
     check_resident_id,
@@ -566,6 +567,13 @@ def _court(raw: Mapping[str, Any], out: dict[str, Any], p: Problems) -> None:
                 case = key = None
             elif given_key is not None and given_key != key:
                 _bad(p, "case_number_key", f"is derived from case_number; here it is {key}")
+            elif court_code is not None and (court := case_number_court(key)) is not None \
+                    and court != court_code:
+                # The enforcing court files the case and numbers it with its own code
+                # (DOMAIN.md §2): another court's code means one of the two is wrong.
+                _bad(p, "case_number",
+                     f"names the court {court}, but court_code is {court_code}: an "
+                     "enforcement case number carries the enforcing court's code")
     out["case_number"], out["case_number_key"] = case, key
 
 
@@ -620,7 +628,10 @@ def validate_listing(raw: Mapping[str, Any], *, today: date) -> dict[str, Any]:
     if decided is not None and decided > today:
         decided = _not_future(decided, "decided_on", p, today)
     filed = out["filed_on"] = _date(get("filed_on"), "filed_on", p)
-    listed = out["listed_on"] = _date(get("listed_on"), "listed_on", p)
+    listed = _date(get("listed_on"), "listed_on", p)
+    if listed is not None and listed > today:  # a publication that has not happened
+        listed = _not_future(listed, "listed_on", p, today)
+    out["listed_on"] = listed
     out["decided_on"] = decided
     if decided is not None:
         if filed is not None and filed > decided:
@@ -644,6 +655,18 @@ def validate_listing(raw: Mapping[str, Any], *, today: date) -> dict[str, Any]:
                 f"date {decided.isoformat()}: a minor may not be listed (Art. 4, 2017 rules)",
             )
     _term(raw, out, p, behaviours, decided)
+    expires = out["expires_on"]
+    if listed is not None and expires is not None and listed >= expires:
+        # Published once its term had run out, the listing would expire at the next run
+        # of the expiry: the term (Art. 2) runs from the decision, so one of the dates
+        # is wrong.
+        _bad(
+            p,
+            "listed_on",
+            f"{listed.isoformat()} is not before the end of the listing's term, "
+            f"expires_on {expires.isoformat()} (decided_on plus term and extension): "
+            "a listing is published within its term",
+        )
     if p:
         raise InvalidRecord(p)
     return out

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Engine, any_, cast, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -46,16 +46,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+#: PostgreSQL's SQLSTATEs for a transaction that lost to a concurrent one: a deadlock,
+#: a serialization failure, a lock not granted within ``lock_timeout``. The server rolled
+#: the transaction back; the same command run again normally succeeds.
+CONCURRENT_CHANGE_STATES: Final = frozenset({"40P01", "40001", "55P03"})
+
+
 def explain_failure(exc: BaseException, url: str) -> str | None:
     """One line for an operator when ``exc`` is the database's, not the hub's: a schema
-    that was never migrated, a server that cannot be reached, a URL no driver takes.
+    that was never migrated, a server that cannot be reached, a URL no driver takes, a
+    transaction that lost to a concurrent change of the same records.
     None for anything else (a bug shows its traceback)."""
     if isinstance(exc, NoSuchModuleError | ArgumentError):
         return f"HUB_DATABASE_URL: not a database URL this hub can use ({exc})"
     if not isinstance(exc, OperationalError | ProgrammingError):
         return None
-    where = make_url(url).render_as_string(hide_password=True)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    # psycopg names the state ``sqlstate``; psycopg2 (not the hub's driver) ``pgcode``.
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if state in CONCURRENT_CHANGE_STATES:
+        # Not "cannot use the database": the server is fine, this transaction lost a race
+        # (two imports correcting the same records in opposite orders deadlock).
+        return (f"another change to the same records was running at the same time "
+                f"({reason}): this command's transaction was rolled back and nothing of "
+                "it was written; run the command again")
+    where = make_url(url).render_as_string(hide_password=True)
     if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
         return f"the database {where} has no hub tables ({reason}): run `hub db upgrade`"
     if isinstance(exc, OperationalError):

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
-from hub.db.models import Exemption, Listing
+from hub.db.models import ChangeEvent, Exemption, Listing
+from hub.errors import Conflict, InvalidValue
 from hub.services import registry
 from hub.services.actors import Actor
 
@@ -52,6 +53,32 @@ def _due_exemptions(session: Session, today_: object) -> list[Exemption]:
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(stmt))
+
+
+def check_as_of(factory: sessionmaker[Session], at: datetime, *, now: datetime) -> None:
+    """Refuse an ``at`` (``hub expire --at``) that expiry may not act as of.
+
+    An expiry cannot be undone (an expired listing is no longer corrected), so acting as
+    of a future instant would end listings whose term still runs; and an instant before
+    the change log's last event would stamp events earlier than those before them, so a
+    partner replaying the log would see time go backwards.
+
+    :raises InvalidValue: ``at`` is later than ``now``.
+    :raises Conflict: ``at`` is earlier than the time of the log's last event.
+    """
+    if at > now:
+        raise InvalidValue(f"{at.isoformat()} is in the future (now is "
+                           f"{now.isoformat(timespec='seconds')}): expiring ahead of time "
+                           "cannot be undone")
+    with factory() as session:
+        # The last event by seq, through the primary key: no scan of the whole log.
+        last = session.execute(
+            select(ChangeEvent.seq, ChangeEvent.at).order_by(ChangeEvent.seq.desc()).limit(1)
+        ).first()
+    if last is not None and at < last.at:
+        raise Conflict(f"--at {at.isoformat()} is before the change log's last event "
+                       f"(seq {last.seq}, at {last.at.isoformat()}): expiry events would "
+                       "go back in time; give a later instant")
 
 
 def run_expiry(factory: sessionmaker[Session], *, now: datetime) -> ExpiryReport:

@@ -28,6 +28,12 @@ MAX_PASSWORD: Final = 1024
 BAD_CREDENTIALS: Final = "credentials: unknown user or wrong password"
 
 
+def normalise_username(username: str) -> str:
+    """The form an account's username is stored in: accounts are lowercase
+    (:data:`USERNAME_RE`), so ``WANG`` at a login is ``wang``."""
+    return username.lower()
+
+
 def check_password_rules(password: str) -> None:
     """:raises InvalidValue: the password is too short or too long."""
     if len(password) < MIN_PASSWORD:
@@ -86,12 +92,13 @@ def add_account(
 
 
 def authenticate(session: Session, username: str, password: str) -> StaffAccount:
-    """The active account ``username`` if ``password`` is its password.
+    """The active account ``username`` (in any case) if ``password`` is its password.
 
     :raises AuthError: :data:`BAD_CREDENTIALS`, the same for an unknown user, a
         wrong password and an inactive account, after the same scrypt work.
     """
-    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    account = session.scalar(select(StaffAccount)
+                             .where(StaffAccount.username == normalise_username(username)))
     if account is None:
         verify_password(password, dummy_hash())
         raise AuthError(BAD_CREDENTIALS)

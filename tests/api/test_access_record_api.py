@@ -234,12 +234,12 @@ def test_an_old_check_row_of_a_listing_past_its_term_stays_on_the_record(
     """A check row without seqs was written before /checks left out listings past their
     term, and such a check answered with the listing: the record judges it by the rule
     it was answered under, not today's."""
-    decided = datetime(2022, 1, 10, 4, 0, tzinfo=UTC)
+    listed = datetime(2022, 1, 11, 4, 0, tzinfo=UTC)  # imported the day it was published
     with session_scope(hub_ctx.sessions) as s:
         registry.add_listing(s, person_listing(behaviours=["B2"], term_months=24,
                                                decided_on="2022-01-10", listed_on="2022-01-11",
                                                filed_on="2021-12-01"),
-                             actor=ADMIN, now=decided)
+                             actor=ADMIN, now=listed)
     pid = "110105198503150019"
     # What the previous release's /checks answered and logged (no seqs then).
     with session_scope(hub_ctx.sessions) as s:

@@ -113,6 +113,22 @@ def test_unknown_listing_is_404_problem(
     assert "L-2024-999999" in response.get_json()["detail"]
 
 
+@pytest.mark.parametrize("typed", ["WANG", "Wang"])
+def test_a_username_logs_in_in_any_case(hub_ctx: HubContext, runner: FlaskCliRunner,
+                                        client: FlaskClient, typed: str) -> None:
+    add_staff(runner)  # accounts are lowercase: wang
+    add_listing(hub_ctx)
+    response = log_in(client, username=typed)
+    assert response.status_code == 200, response.get_json()
+    token = response.get_json()["access_token"]
+    claims_ = staff_tokens.verify(token, secret=hub_ctx.settings.secret_key,
+                                  audience=hub_ctx.settings.audience, now=datetime.now(UTC))
+    assert claims_.username == "wang"
+    assert client.get(LISTING, headers=bearer(token)).status_code == 200
+    assert_401(log_in(client, username=typed, password="not the password at all"),
+               "credentials")
+
+
 def test_wrong_password_and_unknown_user_get_the_same_401(
     runner: FlaskCliRunner, client: FlaskClient,
 ) -> None:

@@ -190,6 +190,8 @@ def test_not_a_mapping() -> None:
         ({"decided_on": "2026-11-26"}, "decided_on", "2026-11-26 is in the future"),
         ({"filed_on": "2024-06-04"}, "filed_on", "is after the decision date 2024-06-03"),
         ({"listed_on": "2024-06-02"}, "listed_on", "is before the decision date 2024-06-03"),
+        ({"listed_on": "2099-06-01"}, "listed_on", "2099-06-01 is in the future"),
+        ({"listed_on": "2026-11-26"}, "listed_on", "2026-11-26 is in the future"),
         ({"listing_id": "L 1"}, "listing_id", "must be 1 to 64 letters, digits"),
         ({"court_code": "京010"}, "court_code", "is not 最高法, a province character"),
         ({"case_number": f"{LB}2024{RB}京0105民初1号"}, "case_number", "no enforcement type code"),
@@ -205,6 +207,29 @@ def test_single_problems(changes: dict[str, Any], field: str, reason: str) -> No
     found = refused(person_listing(**changes))
     assert list(found) == [field]
     assert reason in found[field]
+
+
+@pytest.mark.parametrize("validate", [validate_listing, validate_restriction])
+def test_a_case_number_of_another_court_is_refused(validate: Any) -> None:
+    record = (person_listing if validate is validate_listing else person_restriction)(
+        case_number=f"{LB}2024{RB}京0106执1234号")  # court_code stays 京0105
+    assert refused(record, validate) == {
+        "case_number": "names the court 京0106, but court_code is 京0105: an enforcement "
+                       "case number carries the enforcing court's code"}
+
+
+@pytest.mark.parametrize(("court_code", "case_number"), [
+    ("京0105", "(2024)京0105执恢12号"),
+    ("最高法", f"{LB}2024{RB}最高法执监3号"),
+    ("皖", "(2019)皖执1号"),
+    # A legacy number names its court by an abbreviation, not the code: nothing to compare.
+    ("皖1202", "(2015)阜执字第00690号"),
+])
+def test_a_case_number_of_the_enforcing_court_is_accepted(court_code: str,
+                                                          case_number: str) -> None:
+    out = validate_listing(person_listing(court_code=court_code, case_number=case_number),
+                           today=TODAY)
+    assert (out["court_code"], out["case_number"]) == (court_code, case_number)
 
 
 def test_dates_may_be_date_objects_and_strings_are_stripped() -> None:
@@ -452,6 +477,19 @@ def test_bad_terms(changes: dict[str, Any], field: str, reason: str) -> None:
     found = refused(org_listing(**changes))
     assert list(found) == [field]
     assert reason in found[field]
+
+
+@pytest.mark.parametrize("listed", ["2026-05-20", "2026-06-01"])
+def test_a_listing_is_published_within_its_term(listed: str) -> None:
+    # Decided 2024-05-20, its 24 months end on 2026-05-20: published on or after that
+    # day, the next expiry run would end it at once.
+    found = refused(org_listing(listed_on=listed))
+    assert found == {"listed_on": f"{listed} is not before the end of the listing's term, "
+                                  "expires_on 2026-05-20 (decided_on plus term and "
+                                  "extension): a listing is published within its term"}
+    extended = validate_listing(org_listing(listed_on=listed, extension_months=12), today=TODAY)
+    assert (extended["listed_on"], extended["expires_on"]) == (date.fromisoformat(listed),
+                                                               date(2027, 5, 20))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
@@ -41,6 +42,17 @@ def test_listing_expires_the_day_after_expires_on(hub_ctx: HubContext) -> None:
     assert _types(hub_ctx).count("listing.expired") == 1
 
 
+#: The wall clock the ``hub expire`` tests run at: every ``--at`` they give is before it.
+WALL_CLOCK = datetime(2026, 12, 10, 4, tzinfo=UTC)
+
+
+@pytest.fixture
+def wall_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    monkeypatch.setattr("hub.commands.upkeep.utcnow", lambda: WALL_CLOCK)
+    return WALL_CLOCK
+
+
+@pytest.mark.usefixtures("wall_clock")
 def test_exemption_ends_by_itself_once(hub_ctx: HubContext, runner: FlaskCliRunner) -> None:
     with session_scope(hub_ctx.sessions) as s:
         registry.add_listing(s, org_listing(decided_on="2025-06-01", listed_on="2025-06-02"),
@@ -69,3 +81,46 @@ def test_an_instant_that_is_not_iso_8601_is_a_usage_error(hub_ctx: HubContext,
     assert result.exit_code == 2
     assert "Invalid value for --at: '03/12/2026' is not an ISO 8601" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def _event_count(ctx: HubContext) -> int:
+    return len(_types(ctx))
+
+
+@pytest.mark.usefixtures("wall_clock")
+def test_an_instant_later_than_now_is_refused_and_nothing_expires(
+        hub_ctx: HubContext, runner: FlaskCliRunner) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ACTOR, now=NOW)  # expires 2026-05-20
+        registry.add_listing(s, org_listing(listing_id="L-LATE", decided_on="2025-06-01",
+                                            listed_on="2025-06-02"),
+                             actor=ACTOR, now=NOW)  # expires 2027-06-01
+    result = invoke(runner, "expire", "--at", "2099-01-01T00:00:00+08:00")
+    assert result.exit_code == 2
+    assert "Invalid value for --at: 2099-01-01T00:00:00+08:00 is in the future" in result.output
+    assert "cannot be undone" in result.output
+    assert _types(hub_ctx) == ["listing.added", "listing.added"]
+    with hub_ctx.sessions() as s:
+        assert {lst.listing_id: lst.status for lst in s.scalars(select(Listing))} == {
+            "L-2024-000002": "active", "L-LATE": "active"}
+    # Now itself, a moment ago, is fine: the listing past its term expires, the other not.
+    result = invoke(runner, "expire", "--at", "2026-12-10T03:59:00+00:00")
+    assert result.exit_code == 0, result.output
+    assert "1 listing(s) expired" in result.output
+
+
+@pytest.mark.usefixtures("wall_clock")
+def test_an_instant_before_the_last_event_is_refused(hub_ctx: HubContext,
+                                                    runner: FlaskCliRunner) -> None:
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, org_listing(), actor=ACTOR, now=NOW)  # expires 2026-05-20
+    # Expired as of 2026-06-01, the event would come after one stamped 2026-11-25.
+    result = invoke(runner, "expire", "--at", "2026-06-01T00:00:00+08:00")
+    assert result.exit_code == 1
+    assert ("--at 2026-06-01T00:00:00+08:00 is before the change log's last event (seq 1, "
+            "at 2026-11-25T04:00:00+00:00): expiry events would go back in time") \
+        in result.output
+    assert _types(hub_ctx) == ["listing.added"]
+    result = invoke(runner, "expire")  # without --at: as of now, the wall clock's
+    assert result.exit_code == 0, result.output
+    assert "1 listing(s) expired" in result.output

@@ -20,12 +20,14 @@ def test_authenticate(hub_ctx: HubContext) -> None:
         add_account(s, "wang", " 京0105 ", "clerk", PASSWORD, actor=ADMIN, now=NOW)
     with hub_ctx.sessions() as s:
         account = authenticate(s, "wang", PASSWORD)
+        # Accounts are lowercase: the username typed in capitals is the same account.
+        assert authenticate(s, "WANG", PASSWORD).id == account.id
     assert (account.username, account.court_code, account.role) == ("wang", "京0105", "clerk")
     assert account.created_at == NOW
 
 
 @pytest.mark.parametrize(("username", "password"), [
-    ("wang", "wrong password here"), ("nobody", PASSWORD), ("WANG", PASSWORD),
+    ("wang", "wrong password here"), ("nobody", PASSWORD), ("WANG", "wrong password here"),
 ])
 def test_bad_credentials_one_message(hub_ctx: HubContext, username: str, password: str) -> None:
     with session_scope(hub_ctx.sessions) as s:
