@@ -50,9 +50,11 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Unreadable:
-    """A CSV record whose bytes are not text in the file's encoding: why, for its line."""
+    """A CSV record that cannot be read as cells (its bytes are not text in the file's
+    encoding, or a quote runs it into the next): why, for its line and field."""
 
     reason: str
+    field: str = "(line)"
 
 
 @dataclass(slots=True)
@@ -112,7 +114,7 @@ def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | R
             return Rejection(0, (FieldProblem("(line)", "not a JSON object"),))
         return obj
     if isinstance(payload, Unreadable):
-        return Rejection(0, (FieldProblem("(line)", payload.reason),))
+        return Rejection(0, (FieldProblem(payload.field, payload.reason),))
     if len(payload) != len(header):
         reason = f"has {len(payload)} cells, the header has {len(header)}"
         return Rejection(0, (FieldProblem("(line)", reason),))

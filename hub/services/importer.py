@@ -33,6 +33,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.core.csv_records import swallowed_line
 from hub.core.flat import header_problems
 from hub.core.rules import LISTING_FIELDS, RESTRICTION_FIELDS
 from hub.core.timeutil import court_date
@@ -142,17 +143,21 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
     :raises InvalidRecord: the header line is not text in ``encoding``.
     """
     bad: dict[int, str] = {}  # physical line number -> why it is not text
+    texts: list[str] = []  # the physical lines of the record being read
 
     def lines() -> Iterator[str]:
         for number, raw in enumerate(stream, start=1):
             try:
-                yield raw.decode(encoding)
+                text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
                 bad[number] = _undecodable(raw, exc, encoding)
-                yield raw.decode(encoding, errors="replace")
+                text = raw.decode(encoding, errors="replace")
+            texts.append(text)
+            yield text
 
     reader = csv.reader(lines())
     header = next(reader, None) or []
+    names = tuple(h.strip() for h in header)
     if bad:
         raise InvalidRecord([FieldProblem("(header)", f"line {n}: {why}")
                              for n, why in bad.items()])
@@ -168,6 +173,7 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
     def items() -> Iterator[Item]:
         last = reader.line_num  # a quoted record may span several physical lines
         while True:
+            texts.clear()
             try:
                 cells = next(reader)
             except StopIteration:
@@ -182,14 +188,31 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
             first, last = last + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            why = next((bad[n] for n in range(first, last + 1) if n in bad), None)
-            if why is None and last > first and len(cells) != len(header):
-                why = (f"a quoted cell opened on line {first} runs on to line {last}: "
-                       f"a closing quote may be missing ({len(cells)} cells, the header has "
-                       f"{len(header)})")
-            yield last, line_of(cells), cells if why is None else Unreadable(why)
+            # A record is named by the line it starts on: where the clerk finds it.
+            yield first, line_of(cells), _unreadable(first, texts, cells, names, bad) or cells
 
-    return _Csv(tuple(h.strip() for h in header), line_of(header), items())
+    return _Csv(names, line_of(header), items())
+
+
+def _unreadable(first: int, texts: list[str], cells: list[str], header: tuple[str, ...],
+                bad: dict[int, str]) -> Unreadable | None:
+    """Why the record on physical lines ``first``... (``texts``) cannot be taken as it
+    was read, if it cannot."""
+    last = first + len(texts) - 1
+    for number in range(first, last + 1):
+        if number in bad:
+            return Unreadable(bad[number] if number == first else f"line {number}: {bad[number]}")
+    if last == first:
+        return None
+    if len(cells) != len(header):
+        return Unreadable(f"a quoted cell opened on line {first} runs on to line {last}: "
+                          f"a closing quote may be missing ({len(cells)} cells, the header "
+                          f"has {len(header)})")
+    if swallowed := swallowed_line(texts, cells, len(header)):
+        column, offset = swallowed
+        return Unreadable(f"a quote opened here swallows line {first + offset}, which reads "
+                          "as a record of its own; close the quote", field=header[column])
+    return None
 
 
 @contextmanager

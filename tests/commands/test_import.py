@@ -236,14 +236,14 @@ def test_a_gb18030_csv_imports_with_its_encoding_and_names_it_without(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
     utf8 = write_csv(tmp_path / "g.csv", good_listings(2))
-    # A quoted cell spanning two physical lines: its record is the line it ends on.
+    # A quoted cell spanning two physical lines: its record is the line it starts on.
     records = utf8.read_text(encoding="utf-8").replace(
         "偿还借款本金", '"偿还借款\n本金', 1).replace("及利息,", '及利息",', 1)
     src = tmp_path / "g18030.csv"
     src.write_bytes(records.encode("gb18030"))
     refused = invoke(runner, "listings", "import", src)
     assert refused.exit_code == 1
-    assert "g18030.csv: line 3: (line): not valid" in refused.output  # lines 2-3: one record
+    assert "g18030.csv: line 2: (line): not valid" in refused.output  # lines 2-3: one record
     assert "g18030.csv: line 4: (line): not valid" in refused.output
     result = invoke(runner, "listings", "import", src, "--encoding", "gb18030")
     assert result.exit_code == 0, result.output
@@ -269,6 +269,59 @@ def test_a_quote_that_never_closes_names_the_line_it_opens_on(
     assert "a quoted cell opened on line 3 runs on to line 7: a closing quote may be " \
         "missing" in result.output
     assert count(hub_ctx, Listing) == 0
+
+
+def test_a_quote_that_swallows_the_next_record_names_both_lines_and_imports_nothing(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A naive exporter opens a quote in every obligation and never closes it: each quote
+    closes the one before, and two records read as one with the header's cell count, the
+    second person's ID number inside the first's obligation."""
+    src = write_csv(tmp_path / "s.csv", good_listings(4))
+    src.write_text(src.read_text(encoding="utf-8").replace(",偿还借款本金", ',"偿还借款本金'),
+                   encoding="utf-8")
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code == 1
+    assert result.output.count("which reads as a record of its own") == 2
+    assert ("s.csv: line 2: obligation: a quote opened here swallows line 3, which reads as "
+            "a record of its own; close the quote") in result.output
+    assert "s.csv: line 4: obligation: a quote opened here swallows line 5" in result.output
+    assert count(hub_ctx, Listing) == 0
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_text_with_line_breaks_imports_in_any_column(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, where: str
+) -> None:
+    """RFC 4180 line breaks in a quoted cell are text, wherever its column stands: first
+    (its last line then has the header's cell count), in the middle, or last."""
+    records = good_listings(3)
+    records[1]["obligation"] = "偿还借款本金人民币50000元\n及利息\n（分期）"
+    rows = [flatten_record(r) for r in records]
+    names = sorted(set(rows[0]) - {"obligation"})
+    names.insert({"first": 0, "middle": len(names) // 2, "last": len(names)}[where], "obligation")
+    with (tmp_path / "m.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=names, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    result = invoke(runner, "listings", "import", tmp_path / "m.csv")
+    assert result.exit_code == 0, result.output
+    with hub_ctx.sessions() as s:
+        listing = s.get(Listing, "L-2024-000002")
+        assert listing is not None
+        assert listing.obligation == "偿还借款本金人民币50000元\n及利息\n（分期）"
+
+
+def test_a_multi_line_record_is_named_by_the_line_it_starts_on(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(2)
+    records[0]["obligation"] = "第一行\n第二行\n第三行"
+    del records[0]["name"]
+    result = invoke(runner, "listings", "import", write_csv(tmp_path / "n.csv", records))
+    assert result.exit_code == 1
+    assert "n.csv: line 2: name: is required" in result.output  # lines 2-4: one record
+    assert "line 4" not in result.output
 
 
 @pytest.mark.parametrize("skip", [False, True])
