@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from hub.core.flat import unflatten_row
+from hub.core.flat import csv_problem, unflatten_row
 from hub.core.records import restriction_state
 from hub.core.rules import (
     LISTING_FIELDS,
@@ -152,6 +152,14 @@ def validate_item(
     return values
 
 
+def named_for(problems: Sequence[FieldProblem], header: Sequence[str] | None
+              ) -> tuple[FieldProblem, ...]:
+    """The rules name fields by their JSON path (``bound_persons[1].id_number``, counted
+    from 0): a JSON Lines line keeps it, a CSV line gets the column its clerk sees
+    (``bound_persons_2_id_number``)."""
+    return tuple(problems) if header is None else tuple(csv_problem(p) for p in problems)
+
+
 def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
     out: list[Prepared | Rejected] = []
     for number, payload in job.items:
@@ -163,7 +171,7 @@ def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
             v = validate_item(job.kind, item, today=job.today, now=job.now,
                               court_code=job.court_code)
         except InvalidRecord as exc:
-            out.append(Rejected(Rejection(number, exc.problems)))
+            out.append(Rejected(Rejection(number, named_for(exc.problems, job.header))))
             continue
         except HubError as exc:  # another court's record
             out.append(Rejected(Rejection(number, (FieldProblem("court_code", str(exc)),))))

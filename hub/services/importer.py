@@ -53,6 +53,7 @@ from hub.services.import_prep import (
     Rejected,
     Rejection,
     Unreadable,
+    named_for,
     parse_item,
     prepare_chunk,
     undecodable,
@@ -374,7 +375,7 @@ class _Importer:
                                 actor=self.actor, now=self.now, replace=True)
             except (InvalidRecord, Conflict, NotFound) as exc:  # pragma: no cover - prechecked
                 problems = getattr(exc, "problems", (FieldProblem(self.key, str(exc)),))
-                self.reject(Rejection(p.line, tuple(problems)), text)
+                self.reject(Rejection(p.line, named_for(problems, self.header)), text)
                 continue
             if event is None:
                 self.report.unchanged += 1

@@ -137,6 +137,32 @@ def test_csv_import_and_reimport_is_a_correction(
     assert (last.type, last.changed_fields) == ("listing.corrected", ["obligation"])
 
 
+@pytest.mark.parametrize(("suffix", "names"), [
+    (".csv", ("bound_persons_1_*", "bound_persons_2_", "bound_persons_3_*")),
+    (".jsonl", ("bound_persons[0]", "bound_persons[1].", "bound_persons[2]")),
+])
+def test_a_bad_line_names_the_field_as_its_file_does(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, suffix: str,
+    names: tuple[str, str, str],
+) -> None:
+    """CSV columns count bound persons from 1, JSON paths from 0: a CSV error naming
+    bound_persons[1] would send the clerk to the wrong person's columns."""
+    invoke(runner, "listings", "import", write_jsonl(tmp_path / "l.jsonl", [org_listing()]))
+    order = org_restriction()
+    lina = order["bound_persons"][0]
+    order["bound_persons"] = [
+        lina, {"name": "王五", "id_number": "320102197907040242", "role": "boss"}, {**lina}]
+    write = write_csv if suffix == ".csv" else write_jsonl
+    result = invoke(runner, "restrictions", "import", write(tmp_path / f"r{suffix}", [order]))
+    assert result.exit_code == 1
+    first, second, third = names
+    line = 2 if suffix == ".csv" else 1
+    assert f"line {line}: {second}id_number: check digit" in result.output
+    assert f"line {line}: {second}role: 'boss' is not one of" in result.output
+    assert f"line {line}: {third}: 320102197907040241 is already bound as " \
+        f"legal_representative ({first})" in result.output
+
+
 def test_duplicate_ids_in_one_file_are_refused(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
