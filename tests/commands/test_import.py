@@ -111,6 +111,49 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(
     assert "line 5: behaviours:" in log
 
 
+def test_a_failed_retry_leaves_the_rejects_of_the_last_run_as_they_were(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(3)
+    records[1]["id_number"] = "110105198503150018"
+    src = write_csv(tmp_path / "day.csv", records)
+    assert invoke(runner, "listings", "import", src, "--skip-invalid").exit_code == 0
+    rejects, log = tmp_path / "day.rejects.csv", tmp_path / "day.rejects.log"
+    rejects.write_bytes(rejects.read_bytes() + b"fixes in progress\n")
+    kept = rejects.read_bytes(), log.read_bytes()
+    # The retry stops (a quote swallows the rest of the file): nothing is imported,
+    # and the clerk's rejects file and its reasons stay as they were.
+    src.write_text(src.read_text(encoding="utf-8").replace(",偿还", ',"偿还', 1) + "x" * 140_000,
+                   encoding="utf-8")
+    result = invoke(runner, "listings", "import", src, "--skip-invalid")
+    assert result.exit_code == 1
+    assert (rejects.read_bytes(), log.read_bytes()) == kept
+    assert sorted(p.name for p in tmp_path.glob("*day*")) == [
+        "day.csv", "day.rejects.csv", "day.rejects.log"]
+
+
+def test_rejects_keep_the_source_bytes_encoding_and_bom(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(3)
+    records[1]["id_number"] = "110105198503150018"
+    text = write_csv(tmp_path / "u.csv", records).read_text(encoding="utf-8")
+    head, *lines = text.splitlines(keepends=True)
+    src = tmp_path / "g.csv"
+    src.write_bytes("".join([head, *lines]).encode("gb18030")
+                    + b"\xff\xff" + lines[0].encode("gb18030"))  # a line no codec reads
+    result = invoke(runner, "listings", "import", src, "--skip-invalid", "--encoding", "gb18030")
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    assert (tmp_path / "g.rejects.csv").read_bytes() == (
+        (head + lines[1]).encode("gb18030") + b"\xff\xff" + lines[0].encode("gb18030"))
+    bom = tmp_path / "b.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    invoke(runner, "listings", "import", bom, "--skip-invalid")
+    assert (tmp_path / "b.rejects.csv").read_bytes() == (
+        b"\xef\xbb\xbf" + (head + lines[1]).encode())
+
+
 def test_csv_import_and_reimport_is_a_correction(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
