@@ -56,6 +56,7 @@ from hub.services.import_prep import (
     parse_item,
     prepare_chunk,
     undecodable,
+    worker_init,
 )
 
 __all__ = ["ImportReport", "Rejection", "import_records"]
@@ -236,7 +237,8 @@ def _preparer(workers: int) -> Iterator[Callable[[Iterable[ChunkJob]], Iterator[
     # spawn: the parent holds database connections and threads a fork would copy.
     # An executor, not multiprocessing.Pool: a worker that dies (OOM) raises
     # BrokenProcessPool here instead of hanging the import forever.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=worker_init, initargs=(os.getpid(),)) as pool:
 
         def ordered(jobs: Iterable[ChunkJob]) -> Iterator[Any]:
             # Bounded read-ahead: Executor.map would submit (read) the whole file at once.
