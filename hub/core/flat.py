@@ -129,11 +129,31 @@ def _cell(value: object) -> str:
 
 def column_for(field: str) -> str:
     """Map a problem's field name to its CSV column: ``bound_persons[1].role`` is
-    ``bound_persons_2_role``; ``travel_documents[0].number`` is ``travel_documents``."""
-    head, dot, sub = field.partition(".")
+    ``bound_persons_2_role``; ``travel_documents[0].number`` is ``travel_documents``
+    (one cell holds them all). A whole person or representative is its columns,
+    ``bound_persons_2_*`` and ``legal_representative_*``, since no column bears the
+    bare name."""
+    head, _, sub = field.partition(".")
     name, bracket, index = head.partition("[")
-    if name == "bound_persons" and bracket and sub:
-        return f"bound_persons_{int(index.rstrip(']')) + 1}_{sub}"
-    if name == "legal_representative" and dot:
-        return f"{_REP}{sub}"
+    if name == "bound_persons":
+        if not bracket:
+            return "bound_persons_*"
+        return f"bound_persons_{int(index.rstrip(']')) + 1}_{sub or '*'}"
+    if name == "legal_representative":
+        return f"{_REP}{sub or '*'}"
     return name
+
+
+#: A path to one item of a list inside a problem's reason ("already bound as
+#: legal_representative (bound_persons[0])"). Only a bracketed path: a reason names
+#: codes too, and the role legal_representative is no column.
+_ITEM_PATH_RE: Final = re.compile(r"\b(?:bound_persons|travel_documents)\[[0-9]+\](?:\.[a-z_]+)?",
+                                  re.ASCII)
+
+
+def csv_problem(problem: FieldProblem) -> FieldProblem:
+    """``problem`` as a clerk reading the CSV file needs it: its field, and any item
+    its reason points at, named by the column (1-based, where the rules count from 0
+    as JSON does)."""
+    reason = _ITEM_PATH_RE.sub(lambda m: column_for(m[0]), problem.reason)
+    return FieldProblem(column_for(problem.field), reason)

@@ -7,15 +7,19 @@ database; a small import runs it inline.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
-from hub.core.flat import unflatten_row
+from hub.core.flat import csv_problem, unflatten_row
 from hub.core.records import restriction_state
 from hub.core.rules import (
     LISTING_FIELDS,
@@ -50,9 +54,11 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Unreadable:
-    """A CSV record whose bytes are not text in the file's encoding: why, for its line."""
+    """A CSV record that cannot be read as cells (its bytes are not text in the file's
+    encoding, or a quote runs it into the next): why, for its line and field."""
 
     reason: str
+    field: str = "(line)"
 
 
 @dataclass(slots=True)
@@ -84,6 +90,25 @@ class ChunkJob:
     items: list[tuple[int, Any]]
 
 
+def worker_init(parent: int) -> None:
+    """Make a preparing worker die with the import that started it.
+
+    A killed import (``kill -TERM``, ``kill -9``, an operator's Ctrl-\\) runs no
+    clean-up, and its spawned workers (~80 MB each) would live on under PID 1 forever,
+    waiting for chunks that never come. On Linux the kernel sends a worker SIGKILL
+    when its parent dies (PR_SET_PDEATHSIG); the parent may have died before this
+    runs, hence the check after it.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG: Final = 1
+
+
 def undecodable(raw: bytes, exc: UnicodeDecodeError, hint: str = "") -> str:
     """Why a line is not text: where, and the byte (the start of a GB18030 character in a
     file read as UTF-8, most often)."""
@@ -112,7 +137,7 @@ def parse_item(payload: Any, header: Sequence[str] | None) -> dict[str, Any] | R
             return Rejection(0, (FieldProblem("(line)", "not a JSON object"),))
         return obj
     if isinstance(payload, Unreadable):
-        return Rejection(0, (FieldProblem("(line)", payload.reason),))
+        return Rejection(0, (FieldProblem(payload.field, payload.reason),))
     if len(payload) != len(header):
         reason = f"has {len(payload)} cells, the header has {len(header)}"
         return Rejection(0, (FieldProblem("(line)", reason),))
@@ -150,6 +175,14 @@ def validate_item(
     return values
 
 
+def named_for(problems: Sequence[FieldProblem], header: Sequence[str] | None
+              ) -> tuple[FieldProblem, ...]:
+    """The rules name fields by their JSON path (``bound_persons[1].id_number``, counted
+    from 0): a JSON Lines line keeps it, a CSV line gets the column its clerk sees
+    (``bound_persons_2_id_number``)."""
+    return tuple(problems) if header is None else tuple(csv_problem(p) for p in problems)
+
+
 def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
     out: list[Prepared | Rejected] = []
     for number, payload in job.items:
@@ -161,7 +194,7 @@ def prepare_chunk(job: ChunkJob) -> list[Prepared | Rejected]:
             v = validate_item(job.kind, item, today=job.today, now=job.now,
                               court_code=job.court_code)
         except InvalidRecord as exc:
-            out.append(Rejected(Rejection(number, exc.problems)))
+            out.append(Rejected(Rejection(number, named_for(exc.problems, job.header))))
             continue
         except HubError as exc:  # another court's record
             out.append(Rejected(Rejection(number, (FieldProblem("court_code", str(exc)),))))

@@ -17,7 +17,6 @@ not stalled for the length of a big import.
 from __future__ import annotations
 
 import csv
-import io
 import multiprocessing
 import os
 from collections import deque
@@ -33,6 +32,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.core.csv_records import swallowed_line
 from hub.core.flat import header_problems
 from hub.core.rules import LISTING_FIELDS, RESTRICTION_FIELDS
 from hub.core.timeutil import court_date
@@ -52,9 +52,11 @@ from hub.services.import_prep import (
     Rejected,
     Rejection,
     Unreadable,
+    named_for,
     parse_item,
     prepare_chunk,
     undecodable,
+    worker_init,
 )
 
 __all__ = ["ImportReport", "Rejection", "import_records"]
@@ -87,44 +89,60 @@ class ImportReport:
 
 
 class _Rejects:
-    """Rejected lines, written beside the input in its own format, plus a reasons log."""
+    """Rejected lines, written beside the input in its own format, plus a reasons log.
 
-    def __init__(self, source: Path, header: str | None) -> None:
+    The lines are the source's own bytes (its encoding, a BOM of its header, a line
+    that is not text at all): the clerk fixes and re-imports them with the same
+    options, and no name is lost to a replacement character. Both files are written
+    under temporary names and take their own only when the import commits, so a
+    failed retry leaves the rejects of the last good run, and the clerk's fixes in
+    them, as they were.
+    """
+
+    def __init__(self, source: Path, header: bytes | None) -> None:
         self.path = source.with_name(f"{source.stem}.rejects{source.suffix}")
         self.log_path = source.with_name(f"{source.stem}.rejects.log")
-        self._data = self.path.open("w", encoding="utf-8", newline="")
-        self._log = self.log_path.open("w", encoding="utf-8")
+        self._parts = [(path.with_name(f".{path.name}.{os.getpid()}.part"), path)
+                       for path in (self.path, self.log_path)]
+        self._data = self._parts[0][0].open("wb")
+        self._log = self._parts[1][0].open("w", encoding="utf-8")
+        self._end = b"\r\n" if header is not None and header.endswith(b"\r\n") else b"\n"
         if header is not None:
-            self._data.write(header)
+            self._data.write(header if header.endswith(b"\n") else header + self._end)
 
-    def add(self, rejection: Rejection, text: str) -> None:
-        self._data.write(text if text.endswith("\n") else text + "\n")
+    def add(self, rejection: Rejection, raw: bytes) -> None:
+        self._data.write(raw if raw.endswith(b"\n") else raw + self._end)
         self._log.write(f"{rejection}\n")
 
-    def close(self) -> None:
+    def keep(self) -> None:
+        """The import committed: its rejects replace those of any earlier run."""
         self._data.close()
         self._log.close()
+        for part, path in self._parts:
+            os.replace(part, path)
 
     def discard(self) -> None:
         """Nothing was imported: rejects of an import that failed would mislead."""
-        self.close()
-        self.path.unlink(missing_ok=True)
-        self.log_path.unlink(missing_ok=True)
+        self._data.close()
+        self._log.close()
+        for part, _path in self._parts:
+            part.unlink(missing_ok=True)
 
 
-Item = tuple[int, str, Any]
+#: (line number, the record's bytes as in the file, what the preparers parse)
+Item = tuple[int, bytes, Any]
 
 
 def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
     for number, line in enumerate(stream, start=1):
         if line.strip():
-            yield number, line.decode("utf-8", errors="replace"), line
+            yield number, line, line
 
 
 @dataclass(slots=True)
 class _Csv:
     header_names: tuple[str, ...]
-    header_text: str
+    header_bytes: bytes
     items: Iterator[Item]
 
 
@@ -142,32 +160,32 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
     :raises InvalidRecord: the header line is not text in ``encoding``.
     """
     bad: dict[int, str] = {}  # physical line number -> why it is not text
+    texts: list[str] = []  # the physical lines of the record being read
+    raws: list[bytes] = []  # and their bytes
 
     def lines() -> Iterator[str]:
         for number, raw in enumerate(stream, start=1):
             try:
-                yield raw.decode(encoding)
+                text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
                 bad[number] = _undecodable(raw, exc, encoding)
-                yield raw.decode(encoding, errors="replace")
+                text = raw.decode(encoding, errors="replace")
+            texts.append(text)
+            raws.append(raw)
+            yield text
 
     reader = csv.reader(lines())
     header = next(reader, None) or []
+    names = tuple(h.strip() for h in header)
     if bad:
         raise InvalidRecord([FieldProblem("(header)", f"line {n}: {why}")
                              for n, why in bad.items()])
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-
-    def line_of(cells: list[str]) -> str:
-        out.seek(0)
-        out.truncate()
-        writer.writerow(cells)
-        return out.getvalue()
-
+    header_bytes = b"".join(raws)
     def items() -> Iterator[Item]:
         last = reader.line_num  # a quoted record may span several physical lines
         while True:
+            texts.clear()
+            raws.clear()
             try:
                 cells = next(reader)
             except StopIteration:
@@ -182,14 +200,32 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
             first, last = last + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            why = next((bad[n] for n in range(first, last + 1) if n in bad), None)
-            if why is None and last > first and len(cells) != len(header):
-                why = (f"a quoted cell opened on line {first} runs on to line {last}: "
-                       f"a closing quote may be missing ({len(cells)} cells, the header has "
-                       f"{len(header)})")
-            yield last, line_of(cells), cells if why is None else Unreadable(why)
+            # A record is named by the line it starts on: where the clerk finds it.
+            yield (first, b"".join(raws),
+                   _unreadable(first, texts, cells, names, bad) or cells)
 
-    return _Csv(tuple(h.strip() for h in header), line_of(header), items())
+    return _Csv(names, header_bytes, items())
+
+
+def _unreadable(first: int, texts: list[str], cells: list[str], header: tuple[str, ...],
+                bad: dict[int, str]) -> Unreadable | None:
+    """Why the record on physical lines ``first``... (``texts``) cannot be taken as it
+    was read, if it cannot."""
+    last = first + len(texts) - 1
+    for number in range(first, last + 1):
+        if number in bad:
+            return Unreadable(bad[number] if number == first else f"line {number}: {bad[number]}")
+    if last == first:
+        return None
+    if len(cells) != len(header):
+        return Unreadable(f"a quoted cell opened on line {first} runs on to line {last}: "
+                          f"a closing quote may be missing ({len(cells)} cells, the header "
+                          f"has {len(header)})")
+    if swallowed := swallowed_line(texts, cells, len(header)):
+        column, offset = swallowed
+        return Unreadable(f"a quote opened here swallows line {first + offset}, which reads "
+                          "as a record of its own; close the quote", field=header[column])
+    return None
 
 
 @contextmanager
@@ -201,7 +237,8 @@ def _preparer(workers: int) -> Iterator[Callable[[Iterable[ChunkJob]], Iterator[
     # spawn: the parent holds database connections and threads a fork would copy.
     # An executor, not multiprocessing.Pool: a worker that dies (OOM) raises
     # BrokenProcessPool here instead of hanging the import forever.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=worker_init, initargs=(os.getpid(),)) as pool:
 
         def ordered(jobs: Iterable[ChunkJob]) -> Iterator[Any]:
             # Bounded read-ahead: Executor.map would submit (read) the whole file at once.
@@ -240,7 +277,7 @@ class _Importer:
         self.header = header
         self.writer = BulkWriter(self.conn)
         self.seen: set[str] = set()
-        self.corrections: list[tuple[Prepared, str]] = []
+        self.corrections: list[tuple[Prepared, bytes, Any]] = []
 
     def jobs(
         self, items: Iterator[Item], chunks: deque[tuple[int, list[Item]]], stream: IO[bytes]
@@ -265,14 +302,14 @@ class _Importer:
         # written; validation goes on so every problem is reported at once.
         return self.skip_invalid or self.report.rejected == 0
 
-    def reject(self, rejection: Rejection, text: str) -> None:
+    def reject(self, rejection: Rejection, raw: bytes) -> None:
         self.report.rejected += 1
         if len(self.report.rejections) < KEPT_REJECTIONS:
             self.report.rejections.append(rejection)
         if self.on_reject is not None:
             self.on_reject(rejection)
         if self.rejects is not None:
-            self.rejects.add(rejection, text)
+            self.rejects.add(rejection, raw)
 
     def _among(self, column: Any, keys: list[str]) -> Any:
         # One array parameter on PostgreSQL: 2,000 separate parameters cost more
@@ -295,7 +332,8 @@ class _Importer:
         """Sort a prepared chunk into new rows, corrections and rejections."""
         self.report.lines += len(outcomes)
         fresh: list[Prepared] = []
-        texts = {number: text for number, text, _payload in items}
+        texts = {number: raw for number, raw, _payload in items}
+        payloads = {number: payload for number, _raw, payload in items}
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
                 self.reject(outcome.rejection, texts[outcome.rejection.line])
@@ -323,7 +361,7 @@ class _Importer:
                 elif self.actor.court_code not in (None, court):
                     problem = FieldProblem(self.key, f"{p.key} belongs to court {court}")
                 else:
-                    self.corrections.append((p, texts[p.line]))
+                    self.corrections.append((p, texts[p.line], payloads[p.line]))
                     continue
             if problem is not None:
                 self.reject(Rejection(p.line, (problem,)), texts[p.line])
@@ -341,9 +379,8 @@ class _Importer:
     def apply_corrections(self) -> None:
         correct = (registry.correct_listing if self.kind == "listing"
                    else registry.correct_restriction)
-        for p, text in self.corrections:
-            raw = parse_item(text.encode() if self.header is None else
-                             next(csv.reader([text])), self.header)
+        for p, text, payload in self.corrections:
+            raw = parse_item(payload, self.header)
             try:
                 if isinstance(raw, Rejection):  # pragma: no cover - it parsed in the worker
                     raise InvalidRecord(raw.problems)
@@ -351,7 +388,7 @@ class _Importer:
                                 actor=self.actor, now=self.now, replace=True)
             except (InvalidRecord, Conflict, NotFound) as exc:  # pragma: no cover - prechecked
                 problems = getattr(exc, "problems", (FieldProblem(self.key, str(exc)),))
-                self.reject(Rejection(p.line, tuple(problems)), text)
+                self.reject(Rejection(p.line, named_for(problems, self.header)), text)
                 continue
             if event is None:
                 self.report.unchanged += 1
@@ -440,55 +477,61 @@ def _run(
     workers: int, on_progress: Callable[[int], None] | None,
     on_reject: Callable[[Rejection], None] | None,
 ) -> None:
-    with source.open("rb") as stream, _preparer(workers) as prepare, \
-            session_scope(factory) as session:
-        header: tuple[str, ...] | None = None
-        header_text: str | None = None
-        items: Iterator[Item]
-        if source.suffix.lower() == ".csv":
-            parsed = _read_csv(stream, encoding)
-            header, header_text, items = parsed.header_names, parsed.header_text, parsed.items
-            if problems := header_problems(header, FIELDS[kind]):
-                raise InvalidRecord(problems)
-        else:
-            items = _read_jsonl(stream)
-        rejects = _Rejects(source, header_text) if skip_invalid else None
-        importer = _Importer(
-            session, kind, report, actor=actor, now=now, correction_reason=correction_reason,
-            skip_invalid=skip_invalid, on_reject=on_reject, rejects=rejects, header=header,
-        )
-        chunks: deque[tuple[int, list[Item]]] = deque()
-        try:
-            done = 0
-            for outcomes in prepare(importer.jobs(items, chunks, stream)):
-                position, chunk = chunks.popleft()
-                importer.take(outcomes, chunk)
-                if on_progress is not None:
-                    on_progress(position - done)
-                done = position
-            importer.writer.finish()
-            if importer.writing:
-                importer.apply_corrections()
-            if report.rejected and not skip_invalid:
-                raise _Abort
-            importer.publish()
-        except BaseException:
-            importer.writer.discard()
-            if rejects is not None:
-                rejects.discard()
-                rejects = None
-            raise
-        finally:
-            importer.lookup.close()
-            if rejects is not None:
-                rejects.close()
-                report.rejects_path = rejects.path
-        audit.record(
-            session, actor=actor.name, action=f"{kind}s.import", target=source.name,
-            detail={
-                "lines": report.lines, "added": report.added, "corrected": report.corrected,
-                "unchanged": report.unchanged, "rejected": report.rejected,
-                "first_seq": report.first_seq, "last_seq": report.last_seq,
-            },
-            at=now,
-        )
+    rejects: _Rejects | None = None
+    try:
+        with source.open("rb") as stream, _preparer(workers) as prepare, \
+                session_scope(factory) as session:
+            header: tuple[str, ...] | None = None
+            header_bytes: bytes | None = None
+            items: Iterator[Item]
+            if source.suffix.lower() == ".csv":
+                parsed = _read_csv(stream, encoding)
+                header, header_bytes, items = (parsed.header_names, parsed.header_bytes,
+                                               parsed.items)
+                if problems := header_problems(header, FIELDS[kind]):
+                    raise InvalidRecord(problems)
+            else:
+                items = _read_jsonl(stream)
+            rejects = _Rejects(source, header_bytes) if skip_invalid else None
+            importer = _Importer(
+                session, kind, report, actor=actor, now=now,
+                correction_reason=correction_reason, skip_invalid=skip_invalid,
+                on_reject=on_reject, rejects=rejects, header=header,
+            )
+            chunks: deque[tuple[int, list[Item]]] = deque()
+            try:
+                done = 0
+                for outcomes in prepare(importer.jobs(items, chunks, stream)):
+                    position, chunk = chunks.popleft()
+                    importer.take(outcomes, chunk)
+                    if on_progress is not None:
+                        on_progress(position - done)
+                    done = position
+                importer.writer.finish()
+                if importer.writing:
+                    importer.apply_corrections()
+                if report.rejected and not skip_invalid:
+                    raise _Abort
+                importer.publish()
+            except BaseException:
+                importer.writer.discard()
+                raise
+            finally:
+                importer.lookup.close()
+            audit.record(
+                session, actor=actor.name, action=f"{kind}s.import", target=source.name,
+                detail={
+                    "lines": report.lines, "added": report.added, "corrected": report.corrected,
+                    "unchanged": report.unchanged, "rejected": report.rejected,
+                    "first_seq": report.first_seq, "last_seq": report.last_seq,
+                },
+                at=now,
+            )
+    except BaseException:
+        if rejects is not None:
+            rejects.discard()
+        raise
+    # Committed: only now may this run's rejects replace those of an earlier one.
+    if rejects is not None:
+        rejects.keep()
+        report.rejects_path = rejects.path

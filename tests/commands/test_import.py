@@ -111,6 +111,49 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(
     assert "line 5: behaviours:" in log
 
 
+def test_a_failed_retry_leaves_the_rejects_of_the_last_run_as_they_were(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(3)
+    records[1]["id_number"] = "110105198503150018"
+    src = write_csv(tmp_path / "day.csv", records)
+    assert invoke(runner, "listings", "import", src, "--skip-invalid").exit_code == 0
+    rejects, log = tmp_path / "day.rejects.csv", tmp_path / "day.rejects.log"
+    rejects.write_bytes(rejects.read_bytes() + b"fixes in progress\n")
+    kept = rejects.read_bytes(), log.read_bytes()
+    # The retry stops (a quote swallows the rest of the file): nothing is imported,
+    # and the clerk's rejects file and its reasons stay as they were.
+    src.write_text(src.read_text(encoding="utf-8").replace(",偿还", ',"偿还', 1) + "x" * 140_000,
+                   encoding="utf-8")
+    result = invoke(runner, "listings", "import", src, "--skip-invalid")
+    assert result.exit_code == 1
+    assert (rejects.read_bytes(), log.read_bytes()) == kept
+    assert sorted(p.name for p in tmp_path.glob("*day*")) == [
+        "day.csv", "day.rejects.csv", "day.rejects.log"]
+
+
+def test_rejects_keep_the_source_bytes_encoding_and_bom(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(3)
+    records[1]["id_number"] = "110105198503150018"
+    text = write_csv(tmp_path / "u.csv", records).read_text(encoding="utf-8")
+    head, *lines = text.splitlines(keepends=True)
+    src = tmp_path / "g.csv"
+    src.write_bytes("".join([head, *lines]).encode("gb18030")
+                    + b"\xff\xff" + lines[0].encode("gb18030"))  # a line no codec reads
+    result = invoke(runner, "listings", "import", src, "--skip-invalid", "--encoding", "gb18030")
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    assert (tmp_path / "g.rejects.csv").read_bytes() == (
+        (head + lines[1]).encode("gb18030") + b"\xff\xff" + lines[0].encode("gb18030"))
+    bom = tmp_path / "b.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    invoke(runner, "listings", "import", bom, "--skip-invalid")
+    assert (tmp_path / "b.rejects.csv").read_bytes() == (
+        b"\xef\xbb\xbf" + (head + lines[1]).encode())
+
+
 def test_csv_import_and_reimport_is_a_correction(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
@@ -135,6 +178,32 @@ def test_csv_import_and_reimport_is_a_correction(
         last = s.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc())).first()
     assert last is not None
     assert (last.type, last.changed_fields) == ("listing.corrected", ["obligation"])
+
+
+@pytest.mark.parametrize(("suffix", "names"), [
+    (".csv", ("bound_persons_1_*", "bound_persons_2_", "bound_persons_3_*")),
+    (".jsonl", ("bound_persons[0]", "bound_persons[1].", "bound_persons[2]")),
+])
+def test_a_bad_line_names_the_field_as_its_file_does(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, suffix: str,
+    names: tuple[str, str, str],
+) -> None:
+    """CSV columns count bound persons from 1, JSON paths from 0: a CSV error naming
+    bound_persons[1] would send the clerk to the wrong person's columns."""
+    invoke(runner, "listings", "import", write_jsonl(tmp_path / "l.jsonl", [org_listing()]))
+    order = org_restriction()
+    lina = order["bound_persons"][0]
+    order["bound_persons"] = [
+        lina, {"name": "王五", "id_number": "320102197907040242", "role": "boss"}, {**lina}]
+    write = write_csv if suffix == ".csv" else write_jsonl
+    result = invoke(runner, "restrictions", "import", write(tmp_path / f"r{suffix}", [order]))
+    assert result.exit_code == 1
+    first, second, third = names
+    line = 2 if suffix == ".csv" else 1
+    assert f"line {line}: {second}id_number: check digit" in result.output
+    assert f"line {line}: {second}role: 'boss' is not one of" in result.output
+    assert f"line {line}: {third}: 320102197907040241 is already bound as " \
+        f"legal_representative ({first})" in result.output
 
 
 def test_duplicate_ids_in_one_file_are_refused(
@@ -236,14 +305,14 @@ def test_a_gb18030_csv_imports_with_its_encoding_and_names_it_without(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
     utf8 = write_csv(tmp_path / "g.csv", good_listings(2))
-    # A quoted cell spanning two physical lines: its record is the line it ends on.
+    # A quoted cell spanning two physical lines: its record is the line it starts on.
     records = utf8.read_text(encoding="utf-8").replace(
         "偿还借款本金", '"偿还借款\n本金', 1).replace("及利息,", '及利息",', 1)
     src = tmp_path / "g18030.csv"
     src.write_bytes(records.encode("gb18030"))
     refused = invoke(runner, "listings", "import", src)
     assert refused.exit_code == 1
-    assert "g18030.csv: line 3: (line): not valid" in refused.output  # lines 2-3: one record
+    assert "g18030.csv: line 2: (line): not valid" in refused.output  # lines 2-3: one record
     assert "g18030.csv: line 4: (line): not valid" in refused.output
     result = invoke(runner, "listings", "import", src, "--encoding", "gb18030")
     assert result.exit_code == 0, result.output
@@ -269,6 +338,59 @@ def test_a_quote_that_never_closes_names_the_line_it_opens_on(
     assert "a quoted cell opened on line 3 runs on to line 7: a closing quote may be " \
         "missing" in result.output
     assert count(hub_ctx, Listing) == 0
+
+
+def test_a_quote_that_swallows_the_next_record_names_both_lines_and_imports_nothing(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A naive exporter opens a quote in every obligation and never closes it: each quote
+    closes the one before, and two records read as one with the header's cell count, the
+    second person's ID number inside the first's obligation."""
+    src = write_csv(tmp_path / "s.csv", good_listings(4))
+    src.write_text(src.read_text(encoding="utf-8").replace(",偿还借款本金", ',"偿还借款本金'),
+                   encoding="utf-8")
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code == 1
+    assert result.output.count("which reads as a record of its own") == 2
+    assert ("s.csv: line 2: obligation: a quote opened here swallows line 3, which reads as "
+            "a record of its own; close the quote") in result.output
+    assert "s.csv: line 4: obligation: a quote opened here swallows line 5" in result.output
+    assert count(hub_ctx, Listing) == 0
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_text_with_line_breaks_imports_in_any_column(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path, where: str
+) -> None:
+    """RFC 4180 line breaks in a quoted cell are text, wherever its column stands: first
+    (its last line then has the header's cell count), in the middle, or last."""
+    records = good_listings(3)
+    records[1]["obligation"] = "偿还借款本金人民币50000元\n及利息\n（分期）"
+    rows = [flatten_record(r) for r in records]
+    names = sorted(set(rows[0]) - {"obligation"})
+    names.insert({"first": 0, "middle": len(names) // 2, "last": len(names)}[where], "obligation")
+    with (tmp_path / "m.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=names, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    result = invoke(runner, "listings", "import", tmp_path / "m.csv")
+    assert result.exit_code == 0, result.output
+    with hub_ctx.sessions() as s:
+        listing = s.get(Listing, "L-2024-000002")
+        assert listing is not None
+        assert listing.obligation == "偿还借款本金人民币50000元\n及利息\n（分期）"
+
+
+def test_a_multi_line_record_is_named_by_the_line_it_starts_on(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    records = good_listings(2)
+    records[0]["obligation"] = "第一行\n第二行\n第三行"
+    del records[0]["name"]
+    result = invoke(runner, "listings", "import", write_csv(tmp_path / "n.csv", records))
+    assert result.exit_code == 1
+    assert "n.csv: line 2: name: is required" in result.output  # lines 2-4: one record
+    assert "line 4" not in result.output
 
 
 @pytest.mark.parametrize("skip", [False, True])

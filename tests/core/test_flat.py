@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.core.demo import generate
-from hub.core.flat import column_for, flatten_record, unflatten_row
+from hub.core.flat import column_for, csv_problem, flatten_record, unflatten_row
 from hub.core.rules import validate_listing, validate_restriction
+from hub.errors import FieldProblem
 
 TODAY = date(2026, 11, 25)
 
@@ -120,15 +121,26 @@ def test_flatten_writes_cells() -> None:
     [
         ("bound_persons[0].role", "bound_persons_1_role"),
         ("bound_persons[11].id_number", "bound_persons_12_id_number"),
-        ("bound_persons[1]", "bound_persons"),
+        ("bound_persons[1]", "bound_persons_2_*"),
+        ("bound_persons", "bound_persons_*"),
         ("legal_representative.id_number", "legal_representative_id_number"),
-        ("legal_representative", "legal_representative"),
+        ("legal_representative", "legal_representative_*"),
+        ("travel_documents", "travel_documents"),
+        ("behaviours", "behaviours"),
         ("travel_documents[0].number", "travel_documents"),
         ("name", "name"),
     ],
 )
 def test_column_for(field: str, column: str) -> None:
     assert column_for(field) == column
+
+
+def test_csv_problem_names_the_columns_in_the_reason_too() -> None:
+    problem = FieldProblem("bound_persons[1]", "320102197907040241 is already bound as "
+                           "legal_representative (bound_persons[0])")
+    assert csv_problem(problem) == FieldProblem(
+        "bound_persons_2_*", "320102197907040241 is already bound as legal_representative "
+        "(bound_persons_1_*)")
 
 
 _text = st.text(
