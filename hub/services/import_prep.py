@@ -97,7 +97,8 @@ def worker_init(parent: int) -> None:
     clean-up, and its spawned workers (~80 MB each) would live on under PID 1 forever,
     waiting for chunks that never come. On Linux the kernel sends a worker SIGKILL
     when its parent dies (PR_SET_PDEATHSIG); the parent may have died before this
-    runs, hence the check after it.
+    runs, hence the check after it. (The kernel watches the thread that started the
+    worker: the pool is started by the import's own thread, which outlives it.)
     """
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
