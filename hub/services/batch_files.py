@@ -8,9 +8,10 @@ export of the partner settles (:func:`settle`) before writing anything: a batch
 recorded but without its manifest gets it (rebuilt from the record if need be);
 files of a batch never recorded go, under their own names, to the outbox's
 ``unrecorded`` folder, where nothing takes them, and the audit log says so. A
-recorded batch not yet acknowledged whose data file or signature has gone since
-(deleted by hand, a disk restored from an older backup) gets them again from the
-change log and the keyring (:mod:`hub.services.batch_rebuild`), audited; one that
+recorded batch not yet acknowledged that lost its data file or signature while
+some of its files are left (deleted by hand, an older backup restored) gets them
+again from the change log and the keyring (:mod:`hub.services.batch_rebuild`),
+audited; one with no file left was taken away whole and is left so; one that
 cannot be made whole stops the partner's chain. A batch is therefore never both
 sent and unrecorded, nor recorded and lost.
 """
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.core.manifest import (
@@ -248,6 +249,12 @@ def _make_whole(session: Session, batch: PartnerBatch, adapter: PartnerAdapter,
     lost = [e for e in batch.files if not (folder / e["name"]).exists()]
     if manifest.exists() and signature.exists() and not lost:
         return
+    if len(lost) == len(batch.files) and not any(
+            p.exists() for p in (manifest, part_of(manifest), signature)):
+        # Not one file left: taken away whole (a partner that pulls the API leaves its
+        # batches unacknowledged; an operator clears them, or moved the outbox), not
+        # lost on the way. Only what an export or a release left half done is mended.
+        return
     body = next((b for b in _manifest_texts(batch, manifest)
                  if hashlib.sha256(b).hexdigest() == batch.manifest_sha256), None)
     if body is None:
@@ -262,11 +269,9 @@ def _make_whole(session: Session, batch: PartnerBatch, adapter: PartnerAdapter,
                              "partner's configuration changed?)")
         publish(part_of(path), path)
         restored.append(path.name)
+    signed_by = None
     if not signature.exists():
-        jws = signature_again(keys, batch, body)
-        if jws is None:
-            raise _not_whole(batch, folder, f"its signature is missing and the key "
-                             f"{batch.signed_by} that made it is no longer in the keyring")
+        jws, signed_by = signature_again(keys, batch, body, now)
         write_atomic(signature, jws.encode())
         restored.append(signature.name)
     if not manifest.exists():
@@ -284,9 +289,12 @@ def _make_whole(session: Session, batch: PartnerBatch, adapter: PartnerAdapter,
         # In a transaction of its own: the files are back whether or not this export
         # gets as far as its commit.
         with Session(session.get_bind()) as own, own.begin():
+            if signed_by is not None and signed_by != batch.signed_by:
+                own.execute(update(PartnerBatch).where(
+                    PartnerBatch.batch_id == batch.batch_id).values(signed_by=signed_by))
             audit.record(own, actor=actor.name, action="batch.restored", target=batch.partner,
                          detail={"batch_id": batch.batch_id, "files": restored,
-                                 "folder": str(folder)}, at=now)
+                                 "folder": str(folder), "signed_by": signed_by}, at=now)
 
 
 def _manifest_texts(batch: PartnerBatch, manifest: Path) -> Iterator[bytes]:

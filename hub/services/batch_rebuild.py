@@ -4,14 +4,15 @@ A batch file is a projection of a range of the change log, which the hub keeps:
 its data comes back byte for byte while the partner's shape is what it was, and
 the record's SHA-256 proves it did (anything else is refused, not published).
 Ed25519 signatures are deterministic, so the signature comes back the same too
-while the key that made it is in the keyring.
+while the key that made it is in the keyring (else the active key signs it, as a
+release does).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,17 @@ def data_again(conn: Connection, adapter: PartnerAdapter, batch: PartnerBatch,
     return same
 
 
-def signature_again(keys: KeyStore, batch: PartnerBatch, manifest: bytes) -> str | None:
-    """The batch's detached JWS over ``manifest`` by the key that signed it; None when
-    that key is no longer in the keyring (or the record does not name it)."""
-    if batch.signed_by is None:
-        return None
-    try:
-        return keys.signing_key(batch.signed_by).sign_detached(manifest)
-    except ConfigError:
-        return None
+def signature_again(keys: KeyStore, batch: PartnerBatch, manifest: bytes,
+                    now: datetime) -> tuple[str, str]:
+    """The batch's detached JWS over ``manifest`` and the kid that made it: the key that
+    signed it, while the keyring has it (the same bytes), else the active key (as a
+    release signs again): the partner verifies either against the JWKS."""
+    if batch.signed_by is not None:
+        try:
+            key = keys.signing_key(batch.signed_by)
+        except ConfigError:
+            pass
+        else:
+            return key.sign_detached(manifest), key.kid
+    key = keys.ensure_active(now)
+    return key.sign_detached(manifest), key.kid

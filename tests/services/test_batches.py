@@ -723,7 +723,7 @@ def test_a_key_may_retire_once_its_batches_are_acknowledged_by_seq(
     assert invoke(runner, "keys", "retire", signer).exit_code == 0
 
 
-@pytest.mark.parametrize("damage", ["manifest part", "data", "signature", "every file"])
+@pytest.mark.parametrize("damage", ["manifest part", "data", "signature", "data and signature"])
 def test_a_recorded_batch_that_lost_files_gets_them_again(
         hub_ctx: HubContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         damage: str) -> None:
@@ -742,12 +742,10 @@ def test_a_recorded_batch_that_lost_files_gets_them_again(
     original = {p.name: p.read_bytes() for p in (data, jws)}
     if damage == "manifest part":
         (out / f".{stem}.manifest.json.part").write_bytes(b"{")
-    if damage in ("data", "every file"):
+    if damage.startswith("data"):
         data.unlink()
-    if damage in ("signature", "every file"):
+    if damage.endswith("signature"):
         jws.unlink()
-    if damage == "every file":
-        (out / f".{stem}.manifest.json.part").unlink()
     _add(hub_ctx, 3, 1)
     second = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
                           out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
@@ -756,7 +754,7 @@ def test_a_recorded_batch_that_lost_files_gets_them_again(
     assert {p.name: p.read_bytes() for p in (data, jws)} == original
     verify_detached(jws.read_text(), manifest.read_bytes(), keys.jwks())
     assert second.from_seq == 2  # chained on the batch made whole
-    restored = damage in ("data", "signature", "every file")
+    restored = damage != "manifest part"
     with hub_ctx.sessions() as s:
         entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "batch.restored")))
     assert [e.detail["batch_id"] for e in entries] == ([first.batch_id] if restored else [])
@@ -784,19 +782,38 @@ def test_a_lost_data_file_the_log_cannot_give_again_stops_the_chain(
     assert len(batches.list_batches(hub_ctx.sessions, "ndrc")) == 1
 
 
-def test_a_lost_signature_whose_key_is_retired_stops_the_chain(
+def test_a_lost_signature_whose_key_is_retired_is_signed_by_the_active_key(
         hub_ctx: HubContext, tmp_path: Path) -> None:
     keys, out = KeyStore(tmp_path / "instance"), tmp_path / "out"
     _add(hub_ctx, 1, 2)
     first = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
                          out_dir=out, full=True, actor=ACTOR, now=NOW)
     signer = keys.active().kid
-    keys.rotate(NOW)
+    active = keys.rotate(NOW)
     keys.retire(signer)  # as `hub keys retire --force` does
-    first.manifest_path.with_suffix(".jws").unlink()
-    with pytest.raises(Conflict, match=f"the key {signer} that made it"):
-        export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
-                     out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    jws = first.manifest_path.with_suffix(".jws")
+    jws.unlink()
+    export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                 out_dir=out, full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    verify_detached(jws.read_text(), first.manifest_path.read_bytes(), keys.jwks())
+    with hub_ctx.sessions() as s:
+        assert s.get(PartnerBatch, first.batch_id).signed_by == active  # type: ignore[union-attr]
+
+
+def test_a_batch_whose_files_are_all_gone_is_left_gone(
+        hub_ctx: HubContext, tmp_path: Path) -> None:
+    """A partner pulling the API never acknowledges its batch files, and an operator
+    clears them (or moves the outbox): nothing of them is written again, every export."""
+    keys = KeyStore(tmp_path / "instance")
+    _add(hub_ctx, 1, 2)
+    first = export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                         out_dir=tmp_path / "old", full=True, actor=ACTOR, now=NOW)
+    for path in first.data_path.parent.iterdir():
+        path.unlink()
+    first.data_path.parent.rmdir()
+    export_batch(hub_ctx.engine, hub_ctx.sessions, _adapter("ndrc"), keys,
+                 out_dir=tmp_path / "new", full=False, actor=ACTOR, now=NOW + timedelta(hours=1))
+    assert not first.data_path.parent.exists()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
