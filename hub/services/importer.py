@@ -16,6 +16,7 @@ not stalled for the length of a big import.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import multiprocessing
 import os
@@ -135,8 +136,12 @@ Item = tuple[int, bytes, Any]
 
 def _read_jsonl(stream: IO[bytes]) -> Iterator[Item]:
     for number, line in enumerate(stream, start=1):
-        if line.strip():
-            yield number, line, line
+        # Windows editors start a UTF-8 file with a byte order mark, which is no JSON:
+        # its first record was refused. The rejects keep the line's own bytes.
+        parsed = line[len(codecs.BOM_UTF8):] if number == 1 and line.startswith(
+            codecs.BOM_UTF8) else line
+        if parsed.strip():
+            yield number, line, parsed
 
 
 @dataclass(slots=True)

@@ -224,6 +224,18 @@ def test_restriction_for_unknown_listing_is_refused(
     assert "line 1: listing_id: no listing L-2024-000002 exists" in result.output
 
 
+def test_a_json_lines_file_with_a_byte_order_mark_imports(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """Saved by a Windows editor as "UTF-8 with BOM": its first record was refused as not
+    JSON, and so was its rejects file, which kept the mark."""
+    src = write_jsonl(tmp_path / "bom.jsonl", good_listings(2))
+    src.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    result = invoke(runner, "listings", "import", src)
+    assert result.exit_code == 0, result.output
+    assert count(hub_ctx, Listing) == 2
+
+
 def test_broken_json_line_is_reported(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
