@@ -62,6 +62,10 @@ def run_import(kind: str, file: Path, skip_invalid: bool, correction_reason: str
     if report.rejects_path and report.rejected:
         click.echo(f"rejected lines written to {report.rejects_path} "
                    f"(reasons in {report.rejects_path.with_suffix('.log')})")
+    if report.lines and report.rejected == report.lines:
+        # A night's job must not read "nothing imported at all" as success.
+        click.echo(f"every line of {file.name} was rejected: nothing was imported", err=True)
+        raise SystemExit(1)
 
 
 def import_command(kind: str) -> click.Command:

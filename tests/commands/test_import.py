@@ -111,6 +111,21 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(
     assert "line 5: behaviours:" in log
 
 
+def test_skip_invalid_with_every_line_rejected_fails(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """Nothing imported at all is no success for a night's job (it exited 0)."""
+    records = good_listings(2)
+    for record in records:
+        record["id_number"] = "110105198503150018"
+    src = write_jsonl(tmp_path / "all.jsonl", records)
+    result = invoke(runner, "listings", "import", src, "--skip-invalid")
+    assert result.exit_code == 1
+    assert "every line of all.jsonl was rejected: nothing was imported" in result.output
+    assert len((tmp_path / "all.rejects.jsonl").read_bytes().splitlines()) == 2
+    assert count(hub_ctx, Listing) == 0
+
+
 def test_a_failed_retry_leaves_the_rejects_of_the_last_run_as_they_were(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
