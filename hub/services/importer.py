@@ -175,6 +175,10 @@ def _read_csv(stream: IO[bytes], encoding: str) -> _Csv:
             except UnicodeDecodeError as exc:
                 bad[number] = _undecodable(raw, exc, encoding)
                 text = raw.decode(encoding, errors="replace")
+            if number == 1:
+                # GB18030 has a byte order mark too (84 31 95 33), which its codec reads
+                # as U+FEFF: the first column was "\ufefflisting_id", an unknown field.
+                text = text.removeprefix("\ufeff")
             texts.append(text)
             raws.append(raw)
             yield text

@@ -251,6 +251,18 @@ def test_a_json_lines_file_with_a_byte_order_mark_imports(
     assert count(hub_ctx, Listing) == 2
 
 
+def test_a_gb18030_csv_with_its_byte_order_mark_imports(
+    hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    text = write_csv(tmp_path / "u.csv", good_listings(2)).read_text(encoding="utf-8")
+    src = tmp_path / "g.csv"
+    src.write_bytes(("\ufeff" + text).encode("gb18030"))
+    assert src.read_bytes().startswith(b"\x84\x31\x95\x33")
+    result = invoke(runner, "listings", "import", src, "--encoding", "gb18030")
+    assert result.exit_code == 0, result.output
+    assert count(hub_ctx, Listing) == 2
+
+
 def test_broken_json_line_is_reported(
     hub_ctx: HubContext, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
