@@ -347,8 +347,10 @@ def case_number_court(key: str) -> str | None:
     """
     if "字" in key:
         return None
-    # Court codes hold no 执, and every type code starts with it.
-    return key[6 : key.index("执", 6)]
+    # A validated key: "(yyyy)", the court code (which holds no 执), then a type code,
+    # which starts with 执. Sliced, not parsed again: the import checks every record.
+    at = key.find("执", 6)
+    return key[6:at] if at > 6 else None
 
 
 def _match_case_number(value: str) -> tuple[str, str, re.Match[str], bool]:

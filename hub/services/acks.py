@@ -12,7 +12,7 @@ from hub.errors import Conflict, NotFound
 from hub.services import audit
 from hub.services.batch_files import UNACKNOWLEDGED
 from hub.services.feed import high_water
-from hub.services.progress import locked_progress
+from hub.services.progress import locked_progress, mark_delivered
 
 
 def acknowledge(session: Session, partner: str, *, through_seq: int | None = None,
@@ -47,7 +47,7 @@ def acknowledge(session: Session, partner: str, *, through_seq: int | None = Non
         PartnerBatch.status.in_(UNACKNOWLEDGED),
     ).values(status="acknowledged"))
     # Held through a seq: handed it, whichever way (a batch file taken by hand, say).
-    progress.delivered_seq = max(progress.delivered_seq, through_seq)
+    mark_delivered(session, partner, through_seq)
     if through_seq > progress.acked_seq:
         before = progress.acked_seq
         progress.acked_seq = through_seq

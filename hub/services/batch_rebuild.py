@@ -37,11 +37,15 @@ def data_again(conn: Connection, adapter: PartnerAdapter, batch: PartnerBatch,
                          created_at=batch.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     rows = (full_rows(conn, adapter, batch.to_seq) if batch.kind == "full"
             else delta_rows(conn, adapter, batch.from_seq, batch.to_seq))
-    with part.open("wb") as raw:
-        out = HashingWriter(raw)
-        adapter.exporter().write(rows, out, header)  # type: ignore[arg-type]
-        raw.flush()
-        os.fsync(raw.fileno())
+    try:
+        with part.open("wb") as raw:
+            out = HashingWriter(raw)
+            adapter.exporter().write(rows, out, header)  # type: ignore[arg-type]
+            raw.flush()
+            os.fsync(raw.fileno())
+    except BaseException:
+        part.unlink(missing_ok=True)  # half a file, which nothing may take for the batch's
+        raise
     same = bool(out.bytes == entry["bytes"] and out.sha256.hexdigest() == entry["sha256"])
     if not same:
         part.unlink()

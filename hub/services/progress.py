@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,7 +20,9 @@ def locked_progress(session: Session, partner: str) -> PartnerProgress:
     Created if need be by an insert that yields to a concurrent one, so the first
     export and the first acknowledgement of a partner cannot both create it (one
     would fail on the key)."""
-    _create(session, partner)
+    session.execute(_insert(session)(PartnerProgress).values(
+        partner=partner, exported_seq=0, delivered_seq=0, acked_seq=0, records=0,
+    ).on_conflict_do_nothing(index_elements=["partner"]))
     progress = session.get(PartnerProgress, partner, with_for_update=True,
                            populate_existing=True)
     if progress is None:  # inserted above or there before; narrows the type
@@ -27,25 +30,20 @@ def locked_progress(session: Session, partner: str) -> PartnerProgress:
     return progress
 
 
-def _create(db: Session | Connection, partner: str, delivered_seq: int = 0) -> None:
-    """The partner's progress row, unless it is there (a concurrent insert wins)."""
+def _insert(db: Session | Connection) -> Any:
     dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.execute(insert(PartnerProgress).values(
-        partner=partner, exported_seq=0, delivered_seq=delivered_seq, acked_seq=0, records=0,
-    ).on_conflict_do_nothing(index_elements=["partner"]))
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def mark_delivered(db: Session | Connection, partner: str, seq: int) -> None:
     """The partner has been handed the log through ``seq`` (a page, a snapshot, a batch
-    it acknowledged): ``delivered_seq`` moves forward only. One UPDATE in the usual
-    case, no lock held beyond it."""
-    forward = (update(PartnerProgress)
-               .where(PartnerProgress.partner == partner, PartnerProgress.delivered_seq < seq)
-               .values(delivered_seq=seq))
-    if db.execute(forward).rowcount == 0:  # type: ignore[attr-defined]
-        _create(db, partner, seq)
-        db.execute(forward)  # a concurrent insert (at 0) won the key
+    it acknowledged): ``delivered_seq`` moves forward only. One statement, whether the
+    row is there or not, and it writes nothing for a page read again."""
+    stmt = _insert(db)(PartnerProgress).values(
+        partner=partner, exported_seq=0, delivered_seq=seq, acked_seq=0, records=0)
+    db.execute(stmt.on_conflict_do_update(
+        index_elements=["partner"], set_={"delivered_seq": stmt.excluded.delivered_seq},
+        where=PartnerProgress.delivered_seq < stmt.excluded.delivered_seq))
 
 
 @dataclass(frozen=True, slots=True)
