@@ -9,6 +9,10 @@ gunicorn.conf.py:
 * the hub (``wsgi:app``), measured on ``GET /api/v1/changes`` (pages of 1000
   events, each client walking a few pages from a random cursor, as ndrc) and
   ``POST /api/v1/checks`` (100 IDs, half listed, half not, as travelsky);
+* with ``--only ... changes-empty checks-1``, the hub's floors: a ``/changes``
+  page at the high-water mark (no events) and a ``/checks`` of one unlisted ID,
+  what every request of that endpoint costs before its work grows with the page
+  or the IDs;
 * ``bench/bare_app.py``: the same token checks (``verify_partner_token``, the
   key looked up in the database, the database replay store) and ``{}``.
 
@@ -175,7 +179,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the endpoints this many times, interleaved; report medians")
-    parser.add_argument("--only", nargs="+", choices=("bare", "checks", "changes"),
+    parser.add_argument("--only", nargs="+",
+                        choices=("bare", "checks", "changes", "changes-empty", "checks-1"),
                         default=["bare", "checks", "changes"])
     args = parser.parse_args()
     if args.rounds < 1:
@@ -207,6 +212,8 @@ def main() -> None:
         "bare": ("bare_app:create_app()", FEED_PARTNER),
         "checks": ("wsgi:app", CHECK_PARTNER),
         "changes": ("wsgi:app", FEED_PARTNER),
+        "changes-empty": ("wsgi:app", FEED_PARTNER),
+        "checks-1": ("wsgi:app", CHECK_PARTNER),
     }
 
     def measure(name: str) -> Figure:
@@ -223,7 +230,7 @@ def main() -> None:
                                  make_url(args.database_url).database or "")
         finally:
             stop_server(server)
-        print(f"  {name:8} {f.rps:8.1f} req/s  p50 {f.p50_ms:7.1f} ms  p99 {f.p99_ms:7.1f} ms"
+        print(f"  {name:13} {f.rps:8.1f} req/s  p50 {f.p50_ms:7.1f} ms  p99 {f.p99_ms:7.1f} ms"
               f"  CPU/request: web {f.web_cpu_ms:5.1f} ms, db {f.db_cpu_ms:5.1f} ms"
               f"  ({f.requests} requests, {f.errors} errors; clients used "
               f"{f.client_cores:.2f} cores, other processes {f.other_cores:.2f})", flush=True)
@@ -263,6 +270,8 @@ def verdict(name: str, ratio: float | None, p99_ms: float) -> str:
     """The target column: ``ratio`` is the endpoint's req/s over the bare endpoint's."""
     if name == "bare":
         return "baseline"
+    if name in ("changes-empty", "checks-1"):
+        return "floor: no target"
     if ratio is None:
         return "-"
     if name == "checks":

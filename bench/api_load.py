@@ -32,7 +32,7 @@ CHECK_IDS = 100
 
 @dataclass
 class Job:
-    kind: str  # changes | checks | bare
+    kind: str  # changes | checks | bare, or a floor: changes-empty | checks-1
     port: int
     partner: str
     kid: str
@@ -92,6 +92,11 @@ def client(job: Job) -> Result:
             rng.shuffle(ids)
             method, path = "POST", "/api/v1/checks"
             body = orjson.dumps({"subjects": [{"id_number": i} for i in ids]})
+        elif job.kind == "changes-empty":  # the feed's floor: a page with nothing in it
+            method, path = "GET", f"/api/v1/changes?after={job.high_water}&limit={PAGE}"
+        elif job.kind == "checks-1":  # the check's floor: one ID, not listed
+            method, path = "POST", "/api/v1/checks"
+            body = orjson.dumps({"subjects": [{"id_number": rng.choice(job.unlisted)}]})
         else:
             method, path = "GET", "/bare"
         headers = {"Authorization": f"Bearer {_token(key, job, method, path, body)}"}

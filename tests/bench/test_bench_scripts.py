@@ -57,3 +57,6 @@ def test_api_bench_judges_each_endpoint_against_its_own_rounds_bare_run(
     assert api.verdict("checks", 0.49, 20.0).endswith("not met")
     assert api.verdict("changes", 0.25, 999.0).endswith(": met")
     assert api.verdict("changes", 0.24, 1.0).endswith("not met")
+    # A floor (an empty page, one ID) is no endpoint of the issue: no target, met or not.
+    assert api.verdict("changes-empty", 0.54, 12.0) == "floor: no target"
+    assert api.verdict("checks-1", 0.35, 16.0) == "floor: no target"
