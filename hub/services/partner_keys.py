@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Final
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_public_key,
 )
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.core.request_auth import KeyInfo
@@ -116,13 +117,20 @@ def revoke_key(session: Session, kid: str, *, actor: Actor, now: datetime) -> Pa
     return key
 
 
+_keys = PartnerKey.__table__
+#: Every partner request looks its key up: a Core row, not a mapped object (the ORM's
+#: ``Session.get`` cost ~0.17 ms more a request, a third of an empty feed page's CPU).
+_LOOKUP: Final = select(_keys.c.partner, _keys.c.algorithm, _keys.c.public_jwk,
+                        _keys.c.revoked_at).where(_keys.c.kid == bindparam("kid"))
+
+
 def lookup(session: Session, kid: str) -> KeyInfo | None:
     """The key ``kid`` for :func:`hub.core.request_auth.verify_partner_token`; revoked ones too."""
-    key = session.get(PartnerKey, kid)
-    if key is None:
+    row = session.execute(_LOOKUP, {"kid": kid}).first()
+    if row is None:
         return None
-    return KeyInfo(kid=key.kid, partner=key.partner, algorithm=key.algorithm,
-                   public_jwk=dict(key.public_jwk), revoked=key.revoked_at is not None)
+    return KeyInfo(kid=kid, partner=row.partner, algorithm=row.algorithm,
+                   public_jwk=dict(row.public_jwk), revoked=row.revoked_at is not None)
 
 
 def partner_keys(session: Session, partner: str) -> list[PartnerKey]:
