@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
@@ -80,7 +82,7 @@ class Settings:
     #: ``aud`` that partner tokens must carry.
     audience: str
     #: Flask session signing key for the staff UI.
-    secret_key: str
+    secret_key: str = field(repr=False)
     #: Listing and removal need a second staff member's approval.
     four_eyes: bool
     #: ``HUB_PUBLIC_URL``: scheme and host partners call (``htu``) when a proxy sits in front.
@@ -90,6 +92,19 @@ class Settings:
     #: ``HUB_SWAGGER_UI_URL``: where ``/api/docs`` loads Swagger UI from; a network
     #: without the internet points it at its own copy of ``swagger-ui-dist``.
     swagger_ui_url: str = SWAGGER_UI_CDN
+    #: ``HUB_SUBJECT_HASH_KEY``: keys the ID hashes of the partner access record; unset,
+    #: a key derived from ``secret_key`` (see :meth:`subject_hash_key`).
+    subject_key: str | None = field(default=None, repr=False)
+
+    def subject_hash_key(self) -> bytes:
+        """The access record's hash key. It must never change: rows hashed under another
+        key no longer answer "who received this person's data". Derived from the secret
+        key when not set on its own (a deployment that set only HUB_SECRET_KEY keeps its
+        hashes), never the secret key itself (a leaked session key must not be it)."""
+        if self.subject_key:
+            return self.subject_key.encode()
+        return hmac.new(self.secret_key.encode(), b"hub subject hash v1",
+                        hashlib.sha256).digest()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,4 +126,5 @@ class Settings:
             partners_path=Path(env.get("HUB_PARTNERS_PATH") or _REPO_PARTNERS_PATH).resolve(),
             # Swagger UI appends file names to it: the folder, with its slash.
             swagger_ui_url=(env.get("HUB_SWAGGER_UI_URL") or SWAGGER_UI_CDN).rstrip("/") + "/",
+            subject_key=env.get("HUB_SUBJECT_HASH_KEY") or None,
         )

@@ -37,7 +37,7 @@ from hub.db.engine import session_scope
 from hub.services.access import log_access, record_access
 from hub.services.acks import acknowledge
 from hub.services.changes import changes_page
-from hub.services.checks import check_subjects, hashes
+from hub.services.checks import check_subjects
 from hub.services.partner_snapshot import spool_snapshot
 
 bp = Blueprint(BLUEPRINT, __name__, url_prefix="/api/v1",
@@ -187,7 +187,7 @@ def checks(body: dict[str, Any]) -> Response:
         # (an event's ``at`` is its writer's clock, not its commit's).
         log_access(session, partner=who.partner, endpoint="checks", at=now,
                    from_seq=answer.seqs[0], to_seq=answer.seqs[1],
-                   subjects=hashes(answer.looked_up), count=answer.checked,
+                   subjects=ctx.subjects.joined(answer.looked_up), count=answer.checked,
                    hits=answer.hits)
     return _json({"results": [{"id_number": r.id_number, "matches": r.matches}
                               for r in results]})

@@ -22,7 +22,7 @@ def who_received_cmd(id_number: str) -> None:
     ctx = context()
     adapters = load_adapters(ctx.settings)
     with ctx.sessions() as session:
-        found = who_received(session, id_number, adapters)
+        found = who_received(session, id_number, adapters, ctx.subjects)
     if not found:
         click.echo(f"no partner has received data of {normalise_id_number(id_number)}")
         return

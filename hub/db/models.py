@@ -325,7 +325,7 @@ class PartnerAccess(Base):
     #: changes: events in ``(from_seq, to_seq]``; snapshot: ``to_seq`` is its seq.
     from_seq: Mapped[int | None] = mapped_column(BigInteger)
     to_seq: Mapped[int | None] = mapped_column(BigInteger)
-    #: checks: space-separated subject hashes (hub.core.subject_hash), all IDs asked.
+    #: checks: space-separated keyed subject hashes (hub.core.subjects), all IDs asked.
     subjects: Mapped[str | None] = mapped_column(Text)
     #: checks: how many IDs asked and how many had a hit; changes/snapshot: rows sent.
     count: Mapped[int] = mapped_column(Integer, default=0)

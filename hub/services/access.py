@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Text, cast, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.identifiers import lookup_forms, normalise_id_number
-from hub.core.subjects import subject_hash
+from hub.core.subjects import SubjectHasher, legacy_subject_hash
 from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
 from hub.db.models import ChangeEvent, PartnerAccess
@@ -87,8 +87,8 @@ def _record_keys(session: Session, forms: Collection[str]) -> set[tuple[str, str
     return {(kind, key) for kind, key, state in candidates if _names_person(state, forms)}
 
 
-def who_received(session: Session, id_number: str,
-                 adapters: Mapping[str, PartnerAdapter]) -> list[Disclosure]:
+def who_received(session: Session, id_number: str, adapters: Mapping[str, PartnerAdapter],
+                 subjects: SubjectHasher) -> list[Disclosure]:
     """Every partner request or batch file that handed out data of ``id_number``.
 
     A changes page counts when it sent an event of one of their records (any that
@@ -99,9 +99,12 @@ def who_received(session: Session, id_number: str,
     (:func:`hub.services.checks.hits`) matched it as of the seqs the check was read
     at. The projection is re-run as the partner's adapter stands today. A batch
     counts once written, held or not. A 15-digit number stands for itself and for
-    the 18-digit resident ID it is the legacy form of, as at the counter.
+    the 18-digit resident ID it is the legacy form of, as at the counter. A check's
+    row is found by the ID's keyed hash (``subjects``, the hub's key) or, for rows
+    written before hashes were keyed, by its plain one.
     """
     forms = lookup_forms(normalise_id_number(id_number))
+    hashed = [h for f in forms for h in (subjects(f), legacy_subject_hash(f))]
     keys = _record_keys(session, forms)
     events = list(session.execute(
         select(ChangeEvent.seq, ChangeEvent.record_kind, ChangeEvent.record_key,
@@ -114,7 +117,7 @@ def who_received(session: Session, id_number: str,
     accesses = session.scalars(
         select(PartnerAccess).where(or_(
             PartnerAccess.endpoint.in_(_RANGES),
-            *(PartnerAccess.subjects.contains(subject_hash(f)) for f in forms),
+            *(PartnerAccess.subjects.contains(h) for h in hashed),
         )).order_by(PartnerAccess.at, PartnerAccess.id)
     )
     for access in accesses:

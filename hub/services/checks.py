@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from hub.core.identifiers import lookup_forms, normalise_id_number
 from hub.core.records import listing_state, restriction_state
-from hub.core.subjects import subject_hash
 from hub.core.timeutil import court_date
 from hub.db.engine import one_of
 from hub.db.models import BoundPerson, Exemption, Listing, Restriction
@@ -258,7 +257,3 @@ def hits(adapter: PartnerAdapter, kind: str, state: Mapping[str, Any],
             if pid in asked and ("#" not in key or key.endswith(f"#{role}#{pid}")):
                 yield pid, row, role
 
-
-def hashes(id_numbers: Iterable[str]) -> str:
-    """The access record's ``subjects`` column for these IDs."""
-    return " ".join(subject_hash(i) for i in id_numbers)

@@ -15,10 +15,10 @@ from flask.testing import FlaskCliRunner
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.core.identifiers import upgrade_resident_id15
+from hub.core.subjects import SubjectHasher, legacy_subject_hash
 from hub.db.engine import session_scope
 from hub.services import registry
 from hub.services.access import Disclosure, log_access, who_received
-from hub.services.checks import hashes
 from hub.services.feed import high_water
 from tests.api.conftest import ADMIN, SignedClient, client_of
 from tests.conftest import invoke
@@ -35,7 +35,8 @@ BINDS_BOTH = [{"name": "李娜", "id_number": REPRESENTATIVE, "role": "legal_rep
 def receivers(ctx: HubContext, id_number: str) -> list[tuple[str, str]]:
     with ctx.sessions() as session:
         return [(d.partner, d.endpoint)
-                for d in who_received(session, id_number, load_adapters(ctx.settings))]
+                for d in who_received(session, id_number, load_adapters(ctx.settings),
+                                         ctx.subjects)]
 
 
 def check(client: SignedClient, id_number: str) -> list[dict[str, Any]]:
@@ -120,7 +121,7 @@ def test_a_check_stays_on_the_record_when_a_change_it_preceded_commits_later(
                                 reason="representative_replaced", actor=ADMIN, now=started)
     adapters = load_adapters(records.settings)
     with records.sessions() as s:
-        got = [d.endpoint for d in who_received(s, REPRESENTATIVE, adapters)
+        got = [d.endpoint for d in who_received(s, REPRESENTATIVE, adapters, records.subjects)
                if d.partner == "travelsky"]
     assert got == ["checks"]
 
@@ -150,7 +151,8 @@ def test_a_page_whose_events_changed_none_of_the_partners_rows_is_not_on_the_rec
     assert page["events"] == []
     with records.sessions() as session:
         got = [(d.endpoint, d.seqs) for d in who_received(session, PERSON,
-                                                          load_adapters(records.settings))
+                                                          load_adapters(records.settings),
+                                                          records.subjects)
                if d.partner == "cnta"]
     assert [endpoint for endpoint, _seqs in got] == ["changes"]  # the first page only
     assert 5 not in got[0][1]
@@ -170,7 +172,7 @@ def test_a_delta_file_that_left_the_person_out_is_not_on_the_record(
 
 def disclosures(ctx: HubContext, id_number: str) -> list[Disclosure]:
     with ctx.sessions() as session:
-        return who_received(session, id_number, load_adapters(ctx.settings))
+        return who_received(session, id_number, load_adapters(ctx.settings), ctx.subjects)
 
 
 @pytest.mark.parametrize("channel", ["snapshot", "full"])
@@ -244,5 +246,26 @@ def test_an_old_check_row_of_a_listing_past_its_term_stays_on_the_record(
     # What the previous release's /checks answered and logged (no seqs then).
     with session_scope(hub_ctx.sessions) as s:
         log_access(s, partner="ndrc", endpoint="checks", at=checked_at,
-                   subjects=hashes([pid]), count=1, hits=1)
+                   subjects=hub_ctx.subjects.joined([pid]), count=1, hits=1)
     assert receivers(hub_ctx, pid) == [("ndrc", "checks")]
+
+
+def test_a_check_row_hashed_before_hashes_were_keyed_still_answers(hub_ctx: HubContext) -> None:
+    """Rows of the release before keep their plain hashes (a hash cannot be re-keyed):
+    "who received this person's data" still finds them, beside the keyed ones."""
+    with session_scope(hub_ctx.sessions) as s:
+        registry.add_listing(s, person_listing(), actor=ADMIN,
+                             now=datetime(2024, 6, 4, 4, 0, tzinfo=UTC))
+    with session_scope(hub_ctx.sessions) as s:
+        log_access(s, partner="ndrc", endpoint="checks",
+                   at=datetime(2024, 7, 1, 4, 0, tzinfo=UTC), from_seq=1, to_seq=1,
+                   subjects=legacy_subject_hash(PERSON), count=1, hits=1)
+        log_access(s, partner="mps", endpoint="checks",
+                   at=datetime(2024, 7, 2, 4, 0, tzinfo=UTC), from_seq=1, to_seq=1,
+                   subjects=hub_ctx.subjects.joined([PERSON]), count=1, hits=1)
+        # Hashed under another key (a key changed, which the README forbids): not found.
+        log_access(s, partner="ndrc", endpoint="checks",
+                   at=datetime(2024, 7, 3, 4, 0, tzinfo=UTC), from_seq=1, to_seq=1,
+                   subjects=SubjectHasher(b"another key").joined([PERSON]), count=1, hits=1)
+    assert [(d.partner, d.at.day) for d in disclosures(hub_ctx, PERSON)] == [
+        ("ndrc", 1), ("mps", 2)]

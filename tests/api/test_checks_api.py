@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hub.config.partners import load_adapters
 from hub.context import HubContext
 from hub.core.identifiers import resident_id_check_char
+from hub.core.subjects import legacy_subject_hash
 from hub.core.timeutil import court_date
 from hub.db.engine import session_scope
 from hub.db.models import PartnerAccess
@@ -178,10 +179,13 @@ def test_checks_are_in_the_access_record(signed: Signed, records: HubContext) ->
         assert (access.partner, access.endpoint, access.count, access.hits) == (
             "travelsky", "checks", 2, 1)
         assert REPRESENTATIVE not in (access.subjects or "")  # hashed, not in clear
+        # ... with the hub's key: not the plain digest anyone can recompute for every ID.
+        assert access.subjects == records.subjects.joined([REPRESENTATIVE, UNLISTED])
+        assert legacy_subject_hash(UNLISTED) not in (access.subjects or "")
         adapters = load_adapters(records.settings)
-        (told,) = who_received(session, REPRESENTATIVE, adapters)
+        (told,) = who_received(session, REPRESENTATIVE, adapters, records.subjects)
         assert (told.partner, told.endpoint) == ("travelsky", "checks")
-        assert who_received(session, UNLISTED, adapters) == []
+        assert who_received(session, UNLISTED, adapters, records.subjects) == []
 
 
 def test_who_received_from_the_command_line(signed: Signed, records: HubContext,
@@ -206,7 +210,8 @@ def test_a_legal_representative_named_in_a_listing_was_received(
     assert signed("ndrc").get("/api/v1/changes").status_code == 200
     assert signed("travelsky").get("/api/v1/changes").status_code == 200  # no listings
     with hub_ctx.sessions() as session:
-        found = who_received(session, REPRESENTATIVE, load_adapters(hub_ctx.settings))
+        found = who_received(session, REPRESENTATIVE, load_adapters(hub_ctx.settings),
+                             hub_ctx.subjects)
     assert [(d.partner, d.endpoint, d.record_keys) for d in found] == [
         ("ndrc", "changes", ("L-2024-000002",))]
 
